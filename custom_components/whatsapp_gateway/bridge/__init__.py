@@ -1,0 +1,35 @@
+"""Client of the WAHA WhatsApp bridge: REST calls, event stream, models and errors.
+
+Nothing here imports Home Assistant; the caller injects the `aiohttp.ClientSession`.
+"""
+
+from .client import DEFAULT_STREAM_EVENTS, WahaClient
+from .errors import (
+    WahaAuthError,
+    WahaConnectionError,
+    WahaError,
+    WahaResponseError,
+    WahaSessionNotFoundError,
+    WahaSessionStatusError,
+    WahaStreamClosedError,
+)
+from .models import Me, ServerVersion, SessionInfo, SessionStatus, StreamEvent
+from .stream import EventStream
+
+__all__ = [
+    "DEFAULT_STREAM_EVENTS",
+    "EventStream",
+    "Me",
+    "ServerVersion",
+    "SessionInfo",
+    "SessionStatus",
+    "StreamEvent",
+    "WahaAuthError",
+    "WahaClient",
+    "WahaConnectionError",
+    "WahaError",
+    "WahaResponseError",
+    "WahaSessionNotFoundError",
+    "WahaSessionStatusError",
+    "WahaStreamClosedError",
+]

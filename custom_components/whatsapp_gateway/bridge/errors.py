@@ -1,0 +1,57 @@
+"""Error taxonomy of the WAHA bridge client.
+
+Messages never contain the API key or a URL with its query string: the WebSocket URL carries
+the key, so errors name the bridge by scheme, host and port only.
+"""
+
+from __future__ import annotations
+
+
+class WahaError(Exception):
+    """Base class of every bridge client error."""
+
+
+class WahaConnectionError(WahaError):
+    """The bridge cannot be reached (refused, reset, timeout, TLS failure)."""
+
+
+class WahaAuthError(WahaError):
+    """The bridge rejects the API key (HTTP 401/403, WebSocket close 1008)."""
+
+    def __init__(self, message: str, *, forbidden: bool = False) -> None:
+        """Remember whether the key was unknown (401) or lacks rights (403)."""
+        super().__init__(message)
+        self.forbidden = forbidden
+
+
+class WahaSessionNotFoundError(WahaError):
+    """The session does not exist, or is not running for a session-scoped endpoint."""
+
+
+class WahaSessionStatusError(WahaError):
+    """The session runs but is not in the status the endpoint needs (HTTP 422)."""
+
+    def __init__(self, message: str, *, status: str | None, expected: tuple[str, ...]) -> None:
+        """Keep the reported and the expected statuses."""
+        super().__init__(message)
+        self.status = status
+        self.expected = expected
+
+
+class WahaResponseError(WahaError):
+    """The bridge answered with something this client cannot use."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        """Keep the HTTP status when there was one."""
+        super().__init__(message)
+        self.status = status
+
+
+class WahaStreamClosedError(WahaConnectionError):
+    """The event stream ended: closed by the bridge, cut, or silent past the heartbeat."""
+
+    def __init__(self, message: str, *, code: int | None, heartbeat_timeout: bool = False) -> None:
+        """Keep the close code (None when no close frame came)."""
+        super().__init__(message)
+        self.code = code
+        self.heartbeat_timeout = heartbeat_timeout

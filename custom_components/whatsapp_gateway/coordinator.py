@@ -1,0 +1,573 @@
+"""The connection manager: owns the link to the WAHA bridge and publishes its health.
+
+The event stream (WebSocket) is the fast path; the coordinator's poll reconciles the session
+status and is the watchdog. Transient faults reconnect with capped, jittered backoff; a
+rejected key stops every request and asks for reauthentication; a lost WhatsApp login stops
+and raises a repair issue instead of looping on start/restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+import random
+from typing import Any, cast
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.storage import Store
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
+
+from .availability import AvailabilityTimeline
+from .backoff import BackoffPolicy
+from .bridge import (
+    EventStream,
+    Me,
+    ServerVersion,
+    SessionInfo,
+    SessionStatus,
+    StreamEvent,
+    WahaAuthError,
+    WahaClient,
+    WahaError,
+    WahaSessionNotFoundError,
+    WahaStreamClosedError,
+)
+from .const import (
+    AVAILABILITY_WINDOW,
+    BACKOFF_RESET_AFTER,
+    CONF_AUTO_START,
+    CONF_BACKOFF_MAX,
+    CONF_HEARTBEAT,
+    CONF_POLL_INTERVAL,
+    CONF_PRESENCE_KEEPALIVE,
+    CONF_SESSION,
+    DEFAULT_OPTIONS,
+    DOMAIN,
+    ISSUE_PAIRING_REQUIRED,
+    ISSUE_SESSION_MISSING,
+    LOGGER,
+)
+from .models import ConnectionState, DisconnectReason, LinkSnapshot
+
+type WhatsAppGatewayConfigEntry = ConfigEntry[WhatsAppGatewayCoordinator]
+
+STORAGE_VERSION = 1
+# Write the availability timeline and counters at most this often (and at shutdown).
+STORAGE_SAVE_DELAY = 60.0
+
+
+def link_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """The store of one entry's availability timeline and counters."""
+    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}", private=True)
+
+
+def entry_option(entry: ConfigEntry, key: str) -> Any:
+    """Return an option of the entry, or its default."""
+    return entry.options.get(key, DEFAULT_OPTIONS[key])
+
+
+class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
+    """Owns one session's link to the bridge; its data is a `LinkSnapshot`."""
+
+    config_entry: WhatsAppGatewayConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: WhatsAppGatewayConfigEntry,
+        client: WahaClient,
+        *,
+        random_fraction: Callable[[], float] = random.random,
+    ) -> None:
+        """Set up the state; nothing is sent to the bridge before the first refresh."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {entry.title}",
+            update_interval=timedelta(seconds=entry_option(entry, CONF_POLL_INTERVAL)),
+        )
+        self.client = client
+        self.session_name: str = entry.data[CONF_SESSION]
+        self._heartbeat = float(entry_option(entry, CONF_HEARTBEAT))
+        self._backoff = BackoffPolicy(maximum=float(entry_option(entry, CONF_BACKOFF_MAX)))
+        self._auto_start: bool = entry_option(entry, CONF_AUTO_START)
+        self._presence_keepalive: bool = entry_option(entry, CONF_PRESENCE_KEEPALIVE)
+        self._random_fraction = random_fraction
+        self._store = link_store(hass, entry.entry_id)
+
+        self.server: ServerVersion | None = None
+        self.me: Me | None = None
+
+        self._state = ConnectionState.CONNECTING
+        self._session_status: SessionStatus | None = None
+        self._raw_status: str | None = None
+        self._stream: EventStream | None = None
+        self._connecting = False
+        self._attempt = 0
+        self._next_attempt: datetime | None = None
+        self._retry_unsub: CALLBACK_TYPE | None = None
+        self._connected_since: datetime | None = None
+        self._lost_at: datetime | None = None
+        self._disconnects = 0
+        self._last_reason: DisconnectReason | None = None
+        self._last_outage: float | None = None
+        self._restarted_this_episode = False
+        self._started_this_episode = False
+        self._shut_down = False
+        self._timeline = AvailabilityTimeline(window=AVAILABILITY_WINDOW)
+        self.transitions: list[tuple[datetime, ConnectionState, DisconnectReason | None]] = []
+
+    # ----------------------------------------------------------------------------------
+    # Lifecycle
+
+    async def _async_setup(self) -> None:
+        """Restore counters and the availability timeline."""
+        stored = await self._store.async_load() or {}
+        now = dt_util.utcnow().timestamp()
+        self._timeline = AvailabilityTimeline.from_dict(
+            stored.get("availability"), window=AVAILABILITY_WINDOW, now=now
+        )
+        disconnects = stored.get("disconnects")
+        self._disconnects = disconnects if isinstance(disconnects, int) else 0
+        reason = stored.get("last_disconnect_reason")
+        if isinstance(reason, str) and reason in set(DisconnectReason):
+            self._last_reason = DisconnectReason(reason)
+        outage = stored.get("last_outage")
+        if isinstance(outage, int | float):
+            self._last_outage = float(outage)
+        self._timeline.mark(now, connected=False)
+
+    async def _async_update_data(self) -> LinkSnapshot:
+        """Poll: connect when idle, reconcile the session status, keep presence."""
+        if self._shut_down or self._state is ConnectionState.AUTH_FAILED:
+            return self._snapshot()
+        first = not self._has_data
+        if self._stream is None or self._stream.closed:
+            if self._retry_unsub is None and not self._connecting:
+                # The watchdog: nothing is scheduled, so the link is idle: connect now.
+                await self._async_connect()
+                if first and self.state is ConnectionState.AUTH_FAILED:
+                    raise ConfigEntryAuthFailed(
+                        translation_domain=DOMAIN, translation_key="invalid_auth"
+                    )
+            return self._snapshot()
+        await self._async_reconcile()
+        return self._snapshot()
+
+    async def async_shutdown(self) -> None:
+        """Close the stream and cancel every timer; save the counters."""
+        self._shut_down = True
+        self._cancel_retry()
+        await self._async_close_stream()
+        self._timeline.stop(dt_util.utcnow().timestamp())
+        await self._store.async_save(self._storage_data())
+        await super().async_shutdown()
+
+    # ----------------------------------------------------------------------------------
+    # Connecting
+
+    async def _async_connect(self) -> None:
+        """Open the stream, then read the session status (in that order: nothing missed)."""
+        if self._connecting or self._shut_down:
+            return
+        self._connecting = True
+        self._cancel_retry()
+        try:
+            if self._attempt:
+                LOGGER.debug(
+                    "Reconnecting to the bridge at %s (attempt %s)",
+                    self.client.origin,
+                    self._attempt,
+                )
+            try:
+                if self.server is None:
+                    self.server = await self.client.version()
+                if self._stream is None or self._stream.closed:
+                    stream = await self.client.connect_stream(
+                        self.session_name, heartbeat=self._heartbeat
+                    )
+                    self._stream = stream
+                    self.config_entry.async_create_background_task(
+                        self.hass,
+                        self._async_read_stream(stream),
+                        f"{DOMAIN} event stream {self.session_name}",
+                    )
+                info = await self.client.get_session(self.session_name)
+            except WahaAuthError:
+                self._enter_auth_failed()
+                return
+            except WahaSessionNotFoundError:
+                await self._async_close_stream()
+                self._enter_session_missing()
+                return
+            except WahaError as err:
+                await self._async_close_stream()
+                self._link_lost(DisconnectReason.BRIDGE_UNREACHABLE, str(err))
+                return
+            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_SESSION_MISSING))
+            await self._async_apply_session(info)
+        finally:
+            self._connecting = False
+
+    async def _async_reconcile(self) -> None:
+        """Read the session status over REST: catches transitions the stream missed."""
+        try:
+            info = await self.client.get_session(self.session_name)
+        except WahaAuthError:
+            self._enter_auth_failed()
+            return
+        except WahaSessionNotFoundError:
+            await self._async_close_stream()
+            self._enter_session_missing()
+            return
+        except WahaError as err:
+            await self._async_close_stream()
+            self._link_lost(DisconnectReason.BRIDGE_UNREACHABLE, str(err))
+            return
+        await self._async_apply_session(info)
+        if self._presence_keepalive and self._state is ConnectionState.CONNECTED:
+            try:
+                await self.client.set_presence(self.session_name, online=True)
+            except WahaError as err:
+                LOGGER.debug("Presence keepalive failed: %s", err)
+
+    async def _async_read_stream(self, stream: EventStream) -> None:
+        """Consume events until the stream ends, then hand over to the reconnect logic."""
+        try:
+            async for event in stream:
+                if stream is not self._stream:
+                    return
+                await self._async_handle_event(event)
+        except WahaAuthError:
+            if stream is self._stream:
+                self._enter_auth_failed()
+        except WahaStreamClosedError as err:
+            if stream is self._stream:
+                self._stream = None
+                reason = (
+                    DisconnectReason.HEARTBEAT_TIMEOUT
+                    if err.heartbeat_timeout
+                    else DisconnectReason.STREAM_CLOSED
+                )
+                self._link_lost(reason, str(err))
+        finally:
+            await stream.close()
+
+    async def _async_handle_event(self, event: StreamEvent) -> None:
+        if event.session not in (None, self.session_name):
+            return
+        status = event.session_status
+        if status is None:
+            return
+        raw = event.payload.get("status")
+        await self._async_apply_status(status, raw if isinstance(raw, str) else None, event.me)
+
+    async def _async_close_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            await stream.close()
+
+    # ----------------------------------------------------------------------------------
+    # Session status -> connection state
+
+    async def _async_apply_session(self, info: SessionInfo) -> None:
+        await self._async_apply_status(info.status, info.raw_status, info.me)
+
+    async def _async_apply_status(
+        self, status: SessionStatus, raw: str | None, me: Me | None
+    ) -> None:
+        """Map the session status (and the stream being up) to a connection state."""
+        self._session_status = status
+        self._raw_status = raw
+        if me is not None:
+            self.me = me
+        match status:
+            case SessionStatus.WORKING:
+                self._restarted_this_episode = False
+                self._started_this_episode = False
+                ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_PAIRING_REQUIRED))
+                self._set_state(ConnectionState.CONNECTED)
+            case SessionStatus.STARTING | SessionStatus.UNKNOWN:
+                self._set_state(ConnectionState.CONNECTING, DisconnectReason.WHATSAPP_RECONNECTING)
+            case (
+                SessionStatus.SCAN_QR_CODE
+                | SessionStatus.PASSKEY_REQUIRED
+                | SessionStatus.PASSKEY_CONFIRMATION_REQUIRED
+            ):
+                self._enter_pairing_required()
+            case SessionStatus.FAILED:
+                await self._async_handle_failed(me)
+            case SessionStatus.STOPPED:
+                await self._async_handle_stopped()
+
+    async def _async_handle_failed(self, me: Me | None) -> None:
+        """FAILED: one restart per episode; then pairing (login gone) or failed."""
+        login_gone = me is None
+        if self._restarted_this_episode:
+            if login_gone:
+                self._enter_pairing_required()
+            else:
+                self._set_state(ConnectionState.FAILED, DisconnectReason.SESSION_STOPPED)
+            return
+        self._restarted_this_episode = True
+        if login_gone:
+            self._enter_pairing_required()
+        else:
+            self._set_state(ConnectionState.CONNECTING, DisconnectReason.SESSION_STOPPED)
+        LOGGER.info("The WhatsApp session %s failed; restarting it once", self.session_name)
+        await self._async_control("restart")
+
+    async def _async_handle_stopped(self) -> None:
+        """STOPPED: start once per episode when `auto_start`, else stay stopped."""
+        if self._auto_start and not self._started_this_episode:
+            self._started_this_episode = True
+            self._set_state(ConnectionState.CONNECTING, DisconnectReason.SESSION_STOPPED)
+            LOGGER.info("The WhatsApp session %s is stopped; starting it", self.session_name)
+            await self._async_control("start")
+            return
+        self._set_state(ConnectionState.STOPPED, DisconnectReason.SESSION_STOPPED)
+
+    async def _async_control(self, action: str) -> None:
+        """Start or restart the session; its new status arrives as an event or poll."""
+        try:
+            if action == "start":
+                info = await self.client.start_session(self.session_name)
+            else:
+                info = await self.client.restart_session(self.session_name)
+        except WahaAuthError:
+            self._enter_auth_failed()
+            return
+        except WahaError as err:
+            LOGGER.warning(
+                "Could not %s the WhatsApp session %s: %s", action, self.session_name, err
+            )
+            if self._session_status is SessionStatus.STOPPED:
+                self._set_state(ConnectionState.STOPPED, DisconnectReason.SESSION_STOPPED)
+            elif self.me is not None and self._state is not ConnectionState.PAIRING_REQUIRED:
+                self._set_state(ConnectionState.FAILED, DisconnectReason.SESSION_STOPPED)
+            return
+        # The answer is usually STARTING; later statuses come through the stream or poll.
+        if info.status is SessionStatus.STARTING:
+            self._session_status = info.status
+            self._raw_status = info.raw_status
+
+    # ----------------------------------------------------------------------------------
+    # Terminal and transient states
+
+    def _enter_pairing_required(self) -> None:
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self._issue_id(ISSUE_PAIRING_REQUIRED),
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_PAIRING_REQUIRED,
+            translation_placeholders={
+                "title": self.config_entry.title,
+                "session": self.session_name,
+            },
+        )
+        self._set_state(ConnectionState.PAIRING_REQUIRED, DisconnectReason.LOGGED_OUT)
+
+    def _enter_session_missing(self) -> None:
+        self._session_status = None
+        self._raw_status = None
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self._issue_id(ISSUE_SESSION_MISSING),
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_SESSION_MISSING,
+            translation_placeholders={
+                "title": self.config_entry.title,
+                "session": self.session_name,
+            },
+        )
+        self._set_state(ConnectionState.STOPPED, DisconnectReason.SESSION_STOPPED)
+
+    def _enter_auth_failed(self) -> None:
+        """Stop every request until the user acts; Home Assistant shows the reauth repair."""
+        self._cancel_retry()
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            self.config_entry.async_create_background_task(
+                self.hass, stream.close(), f"{DOMAIN} close stream"
+            )
+        if self._state is not ConnectionState.AUTH_FAILED:
+            LOGGER.warning(
+                "The bridge at %s rejected the API key; stopped until it is re-entered",
+                self.client.origin,
+            )
+        self._set_state(ConnectionState.AUTH_FAILED, DisconnectReason.AUTH_REJECTED)
+        if self._has_data:
+            # At the first refresh, setup raises ConfigEntryAuthFailed instead.
+            self.config_entry.async_start_reauth(self.hass)
+
+    def _link_lost(self, reason: DisconnectReason, detail: str) -> None:
+        """The bridge link is down: schedule the next attempt with backoff."""
+        if self._shut_down or self._state is ConnectionState.AUTH_FAILED:
+            return
+        now = dt_util.utcnow()
+        if (
+            self._connected_since is not None
+            and (now - self._connected_since).total_seconds() >= BACKOFF_RESET_AFTER
+        ):
+            self._attempt = 0
+        if self._state is ConnectionState.CONNECTED:
+            LOGGER.info("Lost the WhatsApp link to %s (%s): %s", self.client.origin, reason, detail)
+        else:
+            LOGGER.debug("The bridge at %s is not reachable: %s", self.client.origin, detail)
+        self._set_state(ConnectionState.RECONNECTING, reason)
+        self._schedule_retry()
+
+    def _schedule_retry(self) -> None:
+        self._cancel_retry()
+        self._attempt += 1
+        delay = self._backoff.delay(self._attempt, self._random_fraction())
+        self._next_attempt = dt_util.utcnow() + timedelta(seconds=delay)
+        LOGGER.debug("Next attempt %s in %.1f s", self._attempt, delay)
+        self._retry_unsub = async_call_later(
+            self.hass,
+            delay,
+            HassJob(self._retry_now, f"{DOMAIN} reconnect", cancel_on_shutdown=True),
+        )
+        self._publish()
+
+    @callback
+    def _retry_now(self, _now: datetime) -> None:
+        self._retry_unsub = None
+        self._next_attempt = None
+        self.config_entry.async_create_background_task(
+            self.hass, self._async_connect(), f"{DOMAIN} reconnect {self.session_name}"
+        )
+
+    def _cancel_retry(self) -> None:
+        if self._retry_unsub is not None:
+            self._retry_unsub()
+            self._retry_unsub = None
+        self._next_attempt = None
+
+    # ----------------------------------------------------------------------------------
+    # The reconnect action
+
+    async def async_reconnect(self, *, restart_session: bool = False) -> ConnectionState:
+        """Reset the backoff and reconnect now; from a terminal state, check once."""
+        if self._shut_down:
+            return self._state
+        LOGGER.info("Reconnecting to the bridge at %s on request", self.client.origin)
+        self._cancel_retry()
+        self._attempt = 0
+        was_auth_failed = self._state is ConnectionState.AUTH_FAILED
+        if self._state is ConnectionState.CONNECTED:
+            self._set_state(ConnectionState.CONNECTING, DisconnectReason.MANUAL)
+        await self._async_close_stream()
+        if was_auth_failed:
+            # Leave the state alone until the check proves the key works.
+            self._state = ConnectionState.CONNECTING
+        self._restarted_this_episode = False
+        self._started_this_episode = False
+        if restart_session and not was_auth_failed:
+            await self._async_control("restart")
+        await self._async_connect()
+        if was_auth_failed and self._state is ConnectionState.AUTH_FAILED:
+            self._publish()
+        return self._state
+
+    # ----------------------------------------------------------------------------------
+    # Bookkeeping
+
+    def _set_state(
+        self, state: ConnectionState, reason_if_lost: DisconnectReason | None = None
+    ) -> None:
+        """Move to `state`; count a disconnect when leaving `connected`; log once each way."""
+        previous = self._state
+        if state is ConnectionState.CONNECTED and self._stream is None:
+            # WORKING on the bridge but our stream is down: not connected yet.
+            state = ConnectionState.RECONNECTING if self._lost_at else ConnectionState.CONNECTING
+        if state is previous:
+            self._publish()
+            return
+        now = dt_util.utcnow()
+        self._state = state
+        self.transitions.append((now, state, reason_if_lost))
+        del self.transitions[:-50]
+        self._timeline.mark(now.timestamp(), connected=state is ConnectionState.CONNECTED)
+        if previous is ConnectionState.CONNECTED:
+            self._disconnects += 1
+            self._last_reason = reason_if_lost
+            self._lost_at = now
+            self._connected_since = None
+            if state is not ConnectionState.RECONNECTING:
+                LOGGER.info("Lost the WhatsApp link to %s (%s)", self.client.origin, reason_if_lost)
+        elif state is ConnectionState.CONNECTED:
+            self._connected_since = now
+            self._cancel_retry()
+            if self._lost_at is not None:
+                self._last_outage = round((now - self._lost_at).total_seconds(), 1)
+                LOGGER.info(
+                    "The WhatsApp link to %s is back after %.1f s",
+                    self.client.origin,
+                    self._last_outage,
+                )
+                self._lost_at = None
+        if state is not ConnectionState.RECONNECTING and self._retry_unsub is None:
+            self._next_attempt = None
+        self._store.async_delay_save(self._storage_data, STORAGE_SAVE_DELAY)
+        self._publish()
+
+    def _snapshot(self) -> LinkSnapshot:
+        now = dt_util.utcnow().timestamp()
+        availability = self._timeline.percentage(now)
+        return LinkSnapshot(
+            state=self._state,
+            bridge_status=self._raw_status,
+            connected_since=self._connected_since,
+            # The backoff counter survives a short connection (reset after 60 s up), but
+            # while connected there is no attempt to show.
+            attempt=0 if self._state is ConnectionState.CONNECTED else self._attempt,
+            next_attempt=self._next_attempt,
+            disconnects=self._disconnects,
+            last_disconnect_reason=self._last_reason,
+            last_outage=self._last_outage,
+            availability=None if availability is None else round(availability, 2),
+        )
+
+    @callback
+    def _publish(self) -> None:
+        """Push a new snapshot to the entities without touching the poll schedule."""
+        if not self._has_data:
+            return
+        snapshot = self._snapshot()
+        if snapshot != self.data:
+            self.data = snapshot
+            self.async_update_listeners()
+
+    def _storage_data(self) -> dict[str, Any]:
+        return {
+            "availability": self._timeline.as_dict(dt_util.utcnow().timestamp()),
+            "disconnects": self._disconnects,
+            "last_disconnect_reason": self._last_reason,
+            "last_outage": self._last_outage,
+        }
+
+    @property
+    def _has_data(self) -> bool:
+        """Whether the first refresh has finished (before it, `data` is None)."""
+        return cast("LinkSnapshot | None", self.data) is not None
+
+    @property
+    def state(self) -> ConnectionState:
+        """The current connection state."""
+        return self._state
+
+    def _issue_id(self, key: str) -> str:
+        return f"{key}_{self.config_entry.entry_id}"

@@ -1,0 +1,70 @@
+"""Shared fixtures: a real bridge double on 127.0.0.1 and config entries pointing at it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator
+from typing import Any
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from bridge_double import BridgeDouble, SessionStatus
+from custom_components.whatsapp_gateway.const import CONF_SESSION, DOMAIN
+from homeassistant.const import CONF_API_KEY, CONF_URL, CONF_VERIFY_SSL
+from homeassistant.core import HomeAssistant
+
+API_KEY = "test-secret-key-0123456789"
+SESSION = "default"
+ME_ID = "491511234567@c.us"
+PUSH_NAME = "Alice Phone"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load custom_components/ in every test."""
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Create disabled-by-default entities enabled (not provided by the plugin)."""
+    from unittest.mock import patch
+
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        return_value=True,
+    ):
+        yield
+
+
+@pytest.fixture
+async def bridge() -> AsyncGenerator[BridgeDouble]:
+    """A running bridge double with one paired, working session."""
+    double = BridgeDouble(api_key=API_KEY)
+    double.add_session(SESSION, status=SessionStatus.WORKING, paired=True, me_id=ME_ID,
+                       push_name=PUSH_NAME)
+    await double.start()
+    yield double
+    await double.stop()
+
+
+def entry_data(bridge: BridgeDouble, **overrides: Any) -> dict[str, Any]:
+    """Config entry data pointing at the double."""
+    return {
+        CONF_URL: bridge.url,
+        CONF_API_KEY: API_KEY,
+        CONF_SESSION: SESSION,
+        CONF_VERIFY_SSL: True,
+    } | overrides
+
+
+@pytest.fixture
+def config_entry(hass: HomeAssistant, bridge: BridgeDouble) -> MockConfigEntry:
+    """A config entry for the double's default session (not set up yet)."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=PUSH_NAME,
+        data=entry_data(bridge),
+        unique_id=f"{bridge.url}#{SESSION}",
+    )
+    entry.add_to_hass(hass)
+    return entry
