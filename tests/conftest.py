@@ -37,7 +37,7 @@ def entity_registry_enabled_by_default() -> Generator[None]:
 
 
 @pytest.fixture
-async def bridge() -> AsyncGenerator[BridgeDouble]:
+async def bridge(socket_enabled: None) -> AsyncGenerator[BridgeDouble]:
     """A running bridge double with one paired, working session."""
     double = BridgeDouble(api_key=API_KEY)
     double.add_session(SESSION, status=SessionStatus.WORKING, paired=True, me_id=ME_ID,
@@ -68,3 +68,9 @@ def config_entry(hass: HomeAssistant, bridge: BridgeDouble) -> MockConfigEntry:
     )
     entry.add_to_hass(hass)
     return entry
+
+
+@pytest.fixture(autouse=True)
+def quiet_slow_callback_warnings(hass: HomeAssistant) -> None:
+    """Frozen time makes asyncio think a step took minutes; that is not a slow callback."""
+    hass.loop.slow_callback_duration = 10**9

@@ -189,8 +189,10 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
                 if self.server is None:
                     self.server = await self.client.version()
                 if self._stream is None or self._stream.closed:
+                    # aiohttp rounds timer deadlines above 5 s up to the next whole second;
+                    # one second less keeps "a dead link is noticed within heartbeat + 15 s".
                     stream = await self.client.connect_stream(
-                        self.session_name, heartbeat=self._heartbeat
+                        self.session_name, heartbeat=max(self._heartbeat - 1, 1.0)
                     )
                     self._stream = stream
                     self.config_entry.async_create_background_task(
@@ -335,6 +337,8 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
 
     async def _async_control(self, action: str) -> None:
         """Start or restart the session; its new status arrives as an event or poll."""
+        # A restart passes through STOPPED: that is not an episode to start on our own.
+        self._started_this_episode = True
         try:
             if action == "start":
                 info = await self.client.start_session(self.session_name)

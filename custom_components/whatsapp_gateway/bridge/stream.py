@@ -7,6 +7,7 @@ never logged: they carry message bodies and phone numbers.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Self
@@ -29,6 +30,7 @@ class EventStream:
         self._websocket = websocket
         self._origin = origin
         self.malformed: dict[str, int] = {}
+        self._closing = False
 
     def _skip(self, kind: str) -> None:
         count = self.malformed.get(kind, 0) + 1
@@ -96,5 +98,12 @@ class EventStream:
         return self._websocket.closed
 
     async def close(self) -> None:
-        """Close the WebSocket (idempotent)."""
+        """Close the WebSocket once (later calls return at once); no timer outlives it."""
+        if self._closing:
+            return
+        self._closing = True
         await self._websocket.close()
+        # aiohttp 3.14 re-arms the heartbeat when the close reply arrives: the reset is queued
+        # with call_soon after close() cancelled it. Let it run, then cancel it for good.
+        await asyncio.sleep(0)
+        self._websocket._cancel_heartbeat()  # noqa: SLF001

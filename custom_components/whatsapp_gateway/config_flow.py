@@ -1,0 +1,310 @@
+"""Config flow of the WhatsApp Gateway integration: user, reauth, reconfigure and options."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, override
+
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
+from homeassistant.const import CONF_API_KEY, CONF_URL, CONF_VERIFY_SSL, UnitOfTime
+from homeassistant.core import callback
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+import probatio
+from yarl import URL
+
+from .bridge import (
+    SessionInfo,
+    WahaAuthError,
+    WahaClient,
+    WahaConnectionError,
+    WahaResponseError,
+    WahaSessionNotFoundError,
+)
+from .const import (
+    CONF_AUTO_START,
+    CONF_BACKFILL_HOURS,
+    CONF_BACKOFF_MAX,
+    CONF_HEARTBEAT,
+    CONF_POLL_INTERVAL,
+    CONF_PRESENCE_KEEPALIVE,
+    CONF_QUEUE_TTL,
+    CONF_SEND_RATE,
+    CONF_SESSION,
+    DEFAULT_OPTIONS,
+    DEFAULT_SESSION,
+    DEFAULT_URL,
+    DOMAIN,
+    LOGGER,
+)
+
+_URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+_KEY_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+
+STEP_USER_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(CONF_URL, default=DEFAULT_URL): _URL_SELECTOR,
+        probatio.Required(CONF_API_KEY): _KEY_SELECTOR,
+        probatio.Required(CONF_SESSION, default=DEFAULT_SESSION): TextSelector(),
+        probatio.Required(CONF_VERIFY_SSL, default=True): BooleanSelector(),
+    }
+)
+STEP_REAUTH_SCHEMA = probatio.Schema({probatio.Required(CONF_API_KEY): _KEY_SELECTOR})
+# The stored key is never sent to the browser: left empty, it stays as it is.
+STEP_RECONFIGURE_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(CONF_URL): _URL_SELECTOR,
+        probatio.Optional(CONF_API_KEY): _KEY_SELECTOR,
+        probatio.Required(CONF_SESSION): TextSelector(),
+        probatio.Required(CONF_VERIFY_SSL, default=True): BooleanSelector(),
+    }
+)
+
+
+def _whole(minimum: int, maximum: int, unit: str | None = None) -> probatio.All[int]:
+    """A box for a whole number within [minimum, maximum]."""
+    config = NumberSelectorConfig(min=minimum, max=maximum, step=1, mode=NumberSelectorMode.BOX)
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return probatio.All(NumberSelector(config), probatio.Coerce(int))
+
+
+OPTIONS_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(CONF_HEARTBEAT, default=DEFAULT_OPTIONS[CONF_HEARTBEAT]): _whole(
+            10, 300, UnitOfTime.SECONDS
+        ),
+        probatio.Required(CONF_POLL_INTERVAL, default=DEFAULT_OPTIONS[CONF_POLL_INTERVAL]): _whole(
+            15, 3600, UnitOfTime.SECONDS
+        ),
+        probatio.Required(CONF_BACKOFF_MAX, default=DEFAULT_OPTIONS[CONF_BACKOFF_MAX]): _whole(
+            10, 3600, UnitOfTime.SECONDS
+        ),
+        probatio.Required(
+            CONF_AUTO_START, default=DEFAULT_OPTIONS[CONF_AUTO_START]
+        ): BooleanSelector(),
+        probatio.Required(
+            CONF_PRESENCE_KEEPALIVE, default=DEFAULT_OPTIONS[CONF_PRESENCE_KEEPALIVE]
+        ): BooleanSelector(),
+        probatio.Required(
+            CONF_BACKFILL_HOURS, default=DEFAULT_OPTIONS[CONF_BACKFILL_HOURS]
+        ): _whole(0, 168, UnitOfTime.HOURS),
+        probatio.Required(CONF_QUEUE_TTL, default=DEFAULT_OPTIONS[CONF_QUEUE_TTL]): _whole(
+            60, 604800, UnitOfTime.SECONDS
+        ),
+        probatio.Required(CONF_SEND_RATE, default=DEFAULT_OPTIONS[CONF_SEND_RATE]): _whole(1, 120),
+    }
+)
+
+
+def normalize_url(url: str) -> str:
+    """Return the bridge URL as stored: http(s), lowercase host, no default port, query or `/`.
+
+    An address typed without a scheme gets `http://`. Raises ValueError when the result is
+    not an http or https URL with a host.
+    """
+    text = url.strip()
+    if "://" not in text:
+        text = f"http://{text}"
+    parsed = URL(text)
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError("not an http(s) URL with a host")
+    # with_path drops the query and the fragment as well.
+    return str(parsed.with_path(parsed.raw_path.rstrip("/"), encoded=True))
+
+
+def _public_url(url: str) -> str:
+    """The normalised URL without user name and password (safe to show or log)."""
+    return str(URL(normalize_url(url)).with_user(None))
+
+
+def build_unique_id(url: str, session: str) -> str:
+    """The entry's unique id: normalised bridge URL (no credentials) + `#` + session."""
+    return f"{_public_url(url)}#{session}"
+
+
+def _title(info: SessionInfo | None, session: str) -> str:
+    """The WhatsApp push name when the bridge knows it, else a name from the session."""
+    if info is not None and info.me is not None and info.me.push_name:
+        return info.me.push_name
+    return f"WhatsApp {session}"
+
+
+def _parse_input(
+    user_input: Mapping[str, Any], current_key: str = ""
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Entry data from the form (an empty key keeps `current_key`) and the input errors."""
+    errors: dict[str, str] = {}
+    try:
+        url = normalize_url(user_input[CONF_URL])
+    except ValueError:
+        url = ""
+        errors[CONF_URL] = "invalid_url"
+    session = user_input[CONF_SESSION].strip()
+    if not session:
+        errors[CONF_SESSION] = "session_not_found"
+    data = {
+        CONF_URL: url,
+        CONF_API_KEY: user_input.get(CONF_API_KEY, "").strip() or current_key,
+        CONF_SESSION: session,
+        CONF_VERIFY_SSL: user_input[CONF_VERIFY_SSL],
+    }
+    return data, errors
+
+
+class WhatsAppGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up a WAHA bridge session, re-enter its key or change its address."""
+
+    VERSION = 1
+
+    @staticmethod
+    @callback
+    @override
+    def async_get_options_flow(config_entry: ConfigEntry) -> WhatsAppGatewayOptionsFlow:
+        """Return the options flow."""
+        return WhatsAppGatewayOptionsFlow()
+
+    async def _async_check(
+        self, data: Mapping[str, Any], *, need_session: bool = True
+    ) -> tuple[SessionInfo | None, dict[str, str]]:
+        """Ask the bridge for its version and the session; return the session and errors.
+
+        With `need_session` false a missing session is no error (reauth only checks the key).
+        """
+        client = WahaClient(
+            async_get_clientsession(self.hass, verify_ssl=data[CONF_VERIFY_SSL]),
+            data[CONF_URL],
+            data[CONF_API_KEY],
+            verify_ssl=data[CONF_VERIFY_SSL],
+        )
+        errors: dict[str, str] = {}
+        reached = False
+        try:
+            await client.version()
+            reached = True
+            return await client.get_session(data[CONF_SESSION]), errors
+        except WahaAuthError:
+            errors[CONF_API_KEY] = "invalid_auth"
+        except WahaSessionNotFoundError:
+            if not reached:
+                # A 404 for the version: whatever answers there is not a WAHA bridge.
+                errors["base"] = "cannot_connect"
+            elif need_session:
+                errors[CONF_SESSION] = "session_not_found"
+        except (WahaConnectionError, WahaResponseError):
+            errors["base"] = "cannot_connect"
+        except Exception:  # noqa: BLE001
+            LOGGER.exception("Unexpected error checking the bridge at %s", client.origin)
+            errors["base"] = "unknown"
+        return None, errors
+
+    @override
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the bridge, its key and the session; create the entry once they work."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data, errors = _parse_input(user_input)
+            if not errors:
+                await self.async_set_unique_id(
+                    build_unique_id(data[CONF_URL], data[CONF_SESSION]), raise_on_progress=False
+                )
+                self._abort_if_unique_id_configured()
+                info, errors = await self._async_check(data)
+                if not errors:
+                    return self.async_create_entry(
+                        title=_title(info, data[CONF_SESSION]), data=data
+                    )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(STEP_USER_SCHEMA, user_input),
+            errors=errors,
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """Start reauthentication after the bridge rejected the key."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the new key and check it against the entry's bridge."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            api_key = user_input[CONF_API_KEY].strip()
+            _, errors = await self._async_check(
+                {**entry.data, CONF_API_KEY: api_key}, need_session=False
+            )
+            if not errors:
+                return self.async_update_reload_and_abort(
+                    entry, data_updates={CONF_API_KEY: api_key}
+                )
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=STEP_REAUTH_SCHEMA,
+            errors=errors,
+            description_placeholders={
+                "url": _public_url(entry.data[CONF_URL]),
+                "title": entry.title,
+            },
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the bridge URL, key or session of an entry."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        suggested: Mapping[str, Any] | None = user_input
+        if user_input is not None:
+            data, errors = _parse_input(user_input, entry.data[CONF_API_KEY])
+            if not errors:
+                unique_id = build_unique_id(data[CONF_URL], data[CONF_SESSION])
+                other = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, unique_id)
+                if other is not None and other.entry_id != entry.entry_id:
+                    return self.async_abort(reason="already_configured")
+                info, errors = await self._async_check(data)
+                if not errors:
+                    return self.async_update_reload_and_abort(
+                        entry,
+                        unique_id=unique_id,
+                        title=_title(info, data[CONF_SESSION]),
+                        data_updates=data,
+                    )
+        else:
+            suggested = {key: entry.data[key] for key in (CONF_URL, CONF_SESSION, CONF_VERIFY_SSL)}
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(STEP_RECONFIGURE_SCHEMA, suggested),
+            errors=errors,
+            description_placeholders={"title": entry.title},
+        )
+
+
+class WhatsAppGatewayOptionsFlow(OptionsFlowWithReload):
+    """Tune the link; saving changed options reloads the entry."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show the link options, prefilled with the current values."""
+        if user_input is not None:
+            # Keep option keys this form does not own.
+            return self.async_create_entry(data={**self.config_entry.options, **user_input})
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                OPTIONS_SCHEMA, {**DEFAULT_OPTIONS, **self.config_entry.options}
+            ),
+        )
