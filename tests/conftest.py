@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
+from homeassistant.const import CONF_API_KEY, CONF_URL, CONF_VERIFY_SSL
+from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from bridge_double import BridgeDouble, SessionStatus
 from custom_components.whatsapp_gateway.const import CONF_SESSION, DOMAIN
-from homeassistant.const import CONF_API_KEY, CONF_URL, CONF_VERIFY_SSL
-from homeassistant.core import HomeAssistant
 
 API_KEY = "test-secret-key-0123456789"
 SESSION = "default"
@@ -40,8 +40,9 @@ def entity_registry_enabled_by_default() -> Generator[None]:
 async def bridge(socket_enabled: None) -> AsyncGenerator[BridgeDouble]:
     """A running bridge double with one paired, working session."""
     double = BridgeDouble(api_key=API_KEY)
-    double.add_session(SESSION, status=SessionStatus.WORKING, paired=True, me_id=ME_ID,
-                       push_name=PUSH_NAME)
+    double.add_session(
+        SESSION, status=SessionStatus.WORKING, paired=True, me_id=ME_ID, push_name=PUSH_NAME
+    )
     await double.start()
     yield double
     await double.stop()

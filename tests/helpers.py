@@ -7,9 +7,8 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from freezegun.api import FrozenDateTimeFactory
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
-
 from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 CONNECTED = "binary_sensor.alice_phone_connected"
 STATE = "sensor.alice_phone_connection_state"

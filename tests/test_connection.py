@@ -7,18 +7,19 @@ moved with `advance`, so backoff, heartbeat and poll timers fire deterministical
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 
 import aiohttp
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from bridge_double import BridgeDouble, SessionStatus
 from custom_components.whatsapp_gateway.const import DOMAIN
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
 
 from .conftest import API_KEY, SESSION
 from .helpers import (
@@ -120,8 +121,8 @@ async def test_fault3_whatsapp_blip_counts_a_disconnect(
     assert float(state_of(hass, OUTAGE)) == 12.0
     lost = [r for r in caplog.records if "Lost the WhatsApp link" in r.getMessage()]
     back = [r for r in caplog.records if "is back after" in r.getMessage()]
-    assert len(lost) == 1 and lost[0].levelno == logging.INFO
-    assert len(back) == 1 and back[0].levelno == logging.INFO
+    assert [r.levelno for r in lost] == [logging.INFO]
+    assert [r.levelno for r in back] == [logging.INFO]
 
 
 async def test_fault4_logout_from_phone_restarts_once_and_raises_a_repair(
@@ -137,12 +138,13 @@ async def test_fault4_logout_from_phone_restarts_once_and_raises_a_repair(
     await wait_for(lambda: bridge.session(SESSION).status == SessionStatus.SCAN_QR_CODE)
     assert state_of(hass, REASON) == "logged_out"
     repair = issue(hass, "pairing_required", config_entry)
-    assert repair is not None and repair.severity is ir.IssueSeverity.ERROR
+    assert repair is not None
+    assert repair.severity is ir.IssueSeverity.ERROR
     for _ in range(60):  # a simulated hour of polls
         await advance(hass, freezer, 60)
     assert state_of(hass, STATE) == "pairing_required"
     assert bridge.count_requests(method="POST", path_prefix="/api/sessions/default/restart") == 1
-    assert bridge.count_requests(method="POST") == 1, [r for r in bridge.requests if r.method == "POST"]
+    assert bridge.count_requests(method="POST") == 1
     assert bridge.count_requests(method="POST", path_prefix="/api/sessions/default/logout") == 0
 
 
@@ -377,7 +379,7 @@ async def test_unreachable_at_start_loads_and_backs_off(
     # Backoff 1, 2, 4, ... 256 s then 300 s (jitter only shortens, by 25 % at most):
     # at most 9 attempts in the first 383 s and one per 225 s after: 1 + 9 + 15 = 25.
     assert 10 <= len(instants) <= 25
-    gaps = [later - earlier for earlier, later in zip(instants, instants[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(instants)]
     assert max(gaps) <= 300 + 5  # the cap (plus the 5 s step of this simulation)
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from bridge_double import BridgeDouble
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
 
 from .helpers import CONNECTED, STATE, state_of, wait_for_state
 
