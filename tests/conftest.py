@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
+import logging
 from typing import Any
 
 from homeassistant.const import CONF_API_KEY, CONF_URL, CONF_VERIFY_SSL
@@ -75,3 +76,15 @@ def config_entry(hass: HomeAssistant, bridge: BridgeDouble) -> MockConfigEntry:
 def quiet_slow_callback_warnings(hass: HomeAssistant) -> None:
     """Frozen time makes asyncio think a step took minutes; that is not a slow callback."""
     hass.loop.slow_callback_duration = 10**9
+
+
+@pytest.fixture(autouse=True)
+def api_key_never_logged(caplog: pytest.LogCaptureFixture) -> Generator[None]:
+    """Every test: our code and aiohttp log at debug, and no record carries a key."""
+    caplog.set_level(logging.DEBUG, logger="custom_components.whatsapp_gateway")
+    caplog.set_level(logging.DEBUG, logger="aiohttp")
+    yield
+    for record in caplog.get_records("call") + caplog.get_records("teardown"):
+        text = record.getMessage() + str(record.exc_info or "")
+        assert API_KEY not in text, f"API key logged by {record.name}"
+        assert "rotated-key" not in text, f"API key logged by {record.name}"

@@ -1,0 +1,171 @@
+"""The bridge client on its own: error taxonomy and lenient models (no Home Assistant)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Awaitable, Callable
+
+import aiohttp
+from aiohttp import web
+import pytest
+
+from bridge_double import BridgeDouble, SessionStatus as DoubleStatus
+from custom_components.whatsapp_gateway.bridge import (
+    Me,
+    ServerVersion,
+    SessionInfo,
+    SessionStatus,
+    StreamEvent,
+    WahaAuthError,
+    WahaClient,
+    WahaConnectionError,
+    WahaResponseError,
+    WahaSessionNotFoundError,
+    WahaSessionStatusError,
+)
+
+from .conftest import API_KEY
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@pytest.fixture
+async def http() -> AsyncGenerator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def serve(handler: Handler) -> tuple[web.AppRunner, str]:
+    """A one-route server on 127.0.0.1 answering every path with `handler`."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(app, access_log=None)  # a bridge logs its own URLs, keys and all
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    return runner, f"http://127.0.0.1:{port}"
+
+
+async def test_rest_calls_against_the_double(
+    http: aiohttp.ClientSession, bridge: BridgeDouble
+) -> None:
+    client = WahaClient(http, bridge.url + "/", API_KEY)
+    await client.ping()
+    version = await client.version()
+    assert (version.version, version.engine) == ("2026.7.1", "GOWS")
+    info = await client.get_session("default")
+    assert info.status is SessionStatus.WORKING
+    assert info.me is not None
+    me = await client.get_me("default")
+    assert me is not None
+    assert me.id == info.me.id
+    await client.set_presence("default", online=False)
+    bridge.add_session("cold", status=DoubleStatus.STOPPED)
+    started = await client.start_session("cold")
+    assert started.status is SessionStatus.STARTING
+    assert await client.get_me("cold") is None
+
+
+async def test_error_taxonomy(http: aiohttp.ClientSession, bridge: BridgeDouble) -> None:
+    wrong = WahaClient(http, bridge.url, "wrong-key")
+    with pytest.raises(WahaAuthError) as auth:
+        await wrong.version()
+    assert "wrong-key" not in str(auth.value)
+    client = WahaClient(http, bridge.url, API_KEY)
+    with pytest.raises(WahaSessionNotFoundError):
+        await client.get_session("missing")
+    bridge.add_session("booting", status=DoubleStatus.STARTING)
+    with pytest.raises(WahaSessionStatusError) as status:
+        await client.set_presence("booting", online=True)
+    assert status.value.status == "STARTING"
+    assert status.value.expected == ("WORKING",)
+    bridge.add_scoped_key("scoped-key", sessions={"booting"})
+    with pytest.raises(WahaAuthError) as forbidden:
+        await WahaClient(http, bridge.url, "scoped-key").get_session("default")
+    assert forbidden.value.forbidden
+    await bridge.stop()
+    with pytest.raises(WahaConnectionError) as unreachable:
+        await client.version()
+    assert API_KEY not in str(unreachable.value)
+    with pytest.raises(WahaConnectionError):
+        await client.connect_stream("default", heartbeat=30)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (200, b"<html>not json</html>", WahaResponseError),
+        (500, b'{"message": "boom"}', WahaResponseError),
+        (422, b"not json at all", WahaResponseError),
+        (200, b"[]", WahaResponseError),
+        (200, b'{"status": "WORKING"}', WahaResponseError),
+    ],
+)
+async def test_bad_answers_are_response_errors(
+    http: aiohttp.ClientSession, status: int, body: bytes, error: type[Exception]
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(status=status, body=body, content_type="application/json")
+
+    runner, url = await serve(handler)
+    try:
+        with pytest.raises(error) as raised:
+            await WahaClient(http, url, API_KEY).get_session("default")
+        if status == 500:
+            assert raised.value.status == 500  # type: ignore[attr-defined]
+    finally:
+        await runner.cleanup()
+
+
+async def test_stream_handshake_refusals(http: aiohttp.ClientSession) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(status=int(request.query.get("session", "500")))
+
+    runner, url = await serve(handler)
+    try:
+        client = WahaClient(http, url, API_KEY)
+        with pytest.raises(WahaAuthError):
+            await client.connect_stream("401", heartbeat=30)
+        with pytest.raises(WahaConnectionError) as refused:
+            await client.connect_stream("502", heartbeat=30)
+        assert API_KEY not in str(refused.value)
+    finally:
+        await runner.cleanup()
+
+
+async def test_empty_answer_is_none(http: aiohttp.ClientSession) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(status=201)
+
+    runner, url = await serve(handler)
+    try:
+        await WahaClient(http, url, API_KEY).set_presence("default", online=True)
+    finally:
+        await runner.cleanup()
+
+
+def test_models_are_lenient() -> None:
+    assert SessionStatus.parse("NEW_THING") is SessionStatus.UNKNOWN
+    assert SessionStatus.parse(None) is SessionStatus.UNKNOWN
+    assert Me.parse(None) is None
+    assert Me.parse({"id": ""}) is None
+    assert Me.parse({"id": "1@c.us", "pushName": 5}) == Me(id="1@c.us", push_name=None)
+    info = SessionInfo.parse(
+        {"name": "s", "status": "WORKING", "me": None, "engine": {"engine": "NOWEB"}, "x": 1}
+    )
+    assert info == SessionInfo(
+        name="s", status=SessionStatus.WORKING, raw_status="WORKING", engine="NOWEB"
+    )
+    with pytest.raises(WahaResponseError):
+        ServerVersion.parse({"engine": "GOWS"})
+    event = StreamEvent.parse(
+        {"event": "message", "timestamp": True, "payload": [], "me": {"id": "1@c.us"}}
+    )
+    assert event.timestamp_ms is None
+    assert event.payload == {}
+    assert event.session_status is None
+    assert event.me == Me(id="1@c.us")
+    with pytest.raises(WahaResponseError):
+        StreamEvent.parse({"payload": {}})
