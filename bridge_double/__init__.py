@@ -1,0 +1,7 @@
+"""A test double of the WAHA WhatsApp bridge (REST + WebSocket) with fault switches."""
+
+from .model import UNCHANGED, DoubleSession, SessionStatus
+from .request_log import RequestRecord
+from .server import BridgeDouble
+
+__all__ = ["UNCHANGED", "BridgeDouble", "DoubleSession", "RequestRecord", "SessionStatus"]

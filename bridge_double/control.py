@@ -1,0 +1,101 @@
+"""``POST /_double/faults/{fault}``: the CLI's way to pull the double's fault switches."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+import inspect
+import logging
+from typing import TYPE_CHECKING, Any, Final
+
+from .auth import mask
+from .model import DoubleSession, JsonDict
+
+if TYPE_CHECKING:
+    from .server import BridgeDouble
+
+_LOGGER = logging.getLogger(__package__)
+
+SECRET_ARGS: Final = frozenset({"key", "new_key", "api_key"})
+
+# fault name -> method name; these answer when the fault has happened.
+IMMEDIATE: Final = {
+    name: name
+    for name in (
+        "add_scoped_key",
+        "add_session",
+        "blip",
+        "boot_paired",
+        "clear_requests",
+        "close_streams",
+        "count_requests",
+        "cut_streams",
+        "delete_session",
+        "emit_message",
+        "end_blip",
+        "half_open",
+        "heal",
+        "logout_from_phone",
+        "rotate_api_key",
+        "rotate_qr",
+        "scan_qr",
+        "send_binary",
+        "send_event",
+        "send_huge",
+        "send_raw_text",
+        "set_status",
+        "stall_stream",
+        "start_pairing",
+        "stream_count",
+    )
+}
+# fault name -> method name; these run in the background (they sleep, or take the listener down).
+TIMED: Final = {
+    "run_blip": "run_blip",
+    "run_pairing_timeout": "run_pairing_timeout",
+    "bridge_restart": "run_bridge_restart",
+    "run_bridge_restart": "run_bridge_restart",
+}
+
+
+def faults() -> list[str]:
+    """Every fault name the control endpoint knows."""
+    return sorted({*IMMEDIATE, *TIMED})
+
+
+def _printable(kwargs: JsonDict) -> JsonDict:
+    return {key: mask(value) if key in SECRET_ARGS else value for key, value in kwargs.items()}
+
+
+def _jsonable(result: object) -> object:
+    if isinstance(result, DoubleSession):
+        return {"name": result.name, "status": str(result.status), "paired": result.paired}
+    if result is None or isinstance(result, str | int | float | bool | dict | list):
+        return result
+    return repr(result)
+
+
+async def handle_fault(double: BridgeDouble, fault: str, kwargs: JsonDict) -> tuple[int, JsonDict]:
+    """Run ``fault`` with ``kwargs``; answer (HTTP status, JSON body)."""
+    method_name = IMMEDIATE.get(fault) or TIMED.get(fault)
+    if method_name is None:
+        return 404, {"message": f"unknown fault {fault!r}", "faults": faults(), "statusCode": 404}
+    _LOGGER.info("control: %s %s", fault, _printable(kwargs))
+    if fault == "send_binary" and isinstance(kwargs.get("data"), str):
+        kwargs = {**kwargs, "data": kwargs["data"].encode()}
+    method: Callable[..., Any] = getattr(double, method_name)
+    try:
+        inspect.signature(method).bind(**kwargs)
+    except TypeError as err:
+        return 400, {"message": str(err), "statusCode": 400}
+    try:
+        if fault in TIMED:
+            double.spawn_background(method(**kwargs))
+            return 202, {"fault": fault, "result": None}
+        result = method(**kwargs)
+        if isinstance(result, Awaitable):
+            result = await result
+    except KeyError as err:
+        return 404, {"message": str(err.args[0]), "statusCode": 404}
+    except ValueError as err:
+        return 400, {"message": str(err), "statusCode": 400}
+    return 200, {"fault": fault, "result": _jsonable(result)}

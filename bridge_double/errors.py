@@ -1,0 +1,80 @@
+"""Error answers, with the bodies WAHA sends."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from .model import JsonDict, Status
+
+
+class ApiError(Exception):
+    """An error answer: HTTP status and JSON body."""
+
+    def __init__(self, status: int, body: JsonDict) -> None:
+        super().__init__(status, body)
+        self.status = status
+        self.body = body
+
+
+def unauthorized() -> ApiError:
+    """401 for a wrong or missing key."""
+    return ApiError(401, {"message": "Unauthorized", "statusCode": 401})
+
+
+def forbidden() -> ApiError:
+    """403 for a key without rights on the session."""
+    return ApiError(403, {"message": "Forbidden", "statusCode": 403})
+
+
+def session_not_found() -> ApiError:
+    """404 of the sessions endpoints for an unknown session."""
+    return ApiError(404, {"message": "Session not found", "error": "Not Found", "statusCode": 404})
+
+
+def session_not_running(name: str) -> ApiError:
+    """404 of the endpoints that need a running session."""
+    message = (
+        f"We didn't find a session with name '{name}'.\n"
+        f"Please start it first by using POST /api/sessions/{name}/start request"
+    )
+    return ApiError(404, {"message": message, "error": "Not Found", "statusCode": 404})
+
+
+def unexpected_status(name: str, status: Status, expected: Iterable[Status]) -> ApiError:
+    """422 when the session runs but is not in the needed status."""
+    return ApiError(
+        422,
+        {
+            "error": "Session status is not as expected. Try again later or restart the session",
+            "session": name,
+            "status": str(status),
+            "expected": [str(item) for item in expected],
+        },
+    )
+
+
+def session_exists(name: str) -> ApiError:
+    """422 when creating a session that exists."""
+    return ApiError(
+        422,
+        {
+            "message": f"Session '{name}' already exists. Use PUT to update it.",
+            "error": "Unprocessable Entity",
+            "statusCode": 422,
+        },
+    )
+
+
+def bad_request(message: str) -> ApiError:
+    """400 for a body or query the bridge rejects."""
+    return ApiError(400, {"message": [message], "error": "Bad Request", "statusCode": 400})
+
+
+def route_not_found(method: str, path: str) -> ApiError:
+    """404 for a path the bridge does not serve (NestJS style)."""
+    return ApiError(
+        404, {"message": f"Cannot {method} {path}", "error": "Not Found", "statusCode": 404}
+    )

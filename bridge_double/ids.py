@@ -1,0 +1,46 @@
+"""Identifiers the bridge hands out: event ids, message ids, QR values, pairing codes."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import string
+import time
+
+_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+_CODE_ALPHABET = string.ascii_uppercase + string.digits
+
+
+def ulid(timestamp_ms: int | None = None) -> str:
+    """A lower-case ULID: 48 bits of milliseconds and 80 random bits, 26 characters."""
+    ms = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
+    value = (ms & ((1 << 48) - 1)) << 80 | secrets.randbits(80)
+    chars = [_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5)]
+    return "".join(chars)
+
+
+def event_id(timestamp_ms: int | None = None) -> str:
+    """An event id as WAHA sends it: ``evt_<ulid>``."""
+    return f"evt_{ulid(timestamp_ms)}"
+
+
+def message_id(chat_id: str, *, from_me: bool, participant: str | None = None) -> str:
+    """A serialized WhatsApp message id: ``false_<chat>_<HEX>[_<participant>]``."""
+    key = "3EB0" + secrets.token_hex(8).upper()
+    serialized = f"{'true' if from_me else 'false'}_{chat_id}_{key}"
+    return f"{serialized}_{participant}" if participant else serialized
+
+
+def qr_value() -> str:
+    """A QR payload shaped like WhatsApp's ``2@<ref>,<noise>,<identity>,<secret>``."""
+
+    def b64(size: int) -> str:
+        return base64.b64encode(secrets.token_bytes(size)).decode("ascii")
+
+    return f"2@{b64(48)},{b64(32)},{b64(32)},{b64(32)}"
+
+
+def pairing_code() -> str:
+    """An eight character pairing code, ``ABCD-EFGH``."""
+    chars = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+    return f"{chars[:4]}-{chars[4:]}"

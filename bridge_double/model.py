@@ -1,0 +1,97 @@
+"""State of the double: session statuses, sessions and constants."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from enum import Enum, StrEnum
+from typing import Any, Final
+
+DEFAULT_ME_ID: Final = "491511234567@c.us"
+DEFAULT_PUSH_NAME: Final = "Alice"
+MAX_QR_CODES: Final = 6
+STATUS_HISTORY: Final = 3
+
+
+class SessionStatus(StrEnum):
+    """The seven WAHA session statuses."""
+
+    STOPPED = "STOPPED"
+    STARTING = "STARTING"
+    SCAN_QR_CODE = "SCAN_QR_CODE"
+    PASSKEY_REQUIRED = "PASSKEY_REQUIRED"
+    PASSKEY_CONFIRMATION_REQUIRED = "PASSKEY_CONFIRMATION_REQUIRED"
+    WORKING = "WORKING"
+    FAILED = "FAILED"
+
+
+class Unchanged(Enum):
+    """Sentinel type for "leave this value as it is"."""
+
+    UNCHANGED = "UNCHANGED"
+
+
+UNCHANGED: Final = Unchanged.UNCHANGED
+
+type Status = SessionStatus | str
+"""A known status, or any other string to exercise the open enum."""
+
+type JsonDict = dict[str, Any]
+
+
+def coerce_status(value: Status) -> Status:
+    """Return the enum member for a known status string, else the string itself."""
+    try:
+        return SessionStatus(value)
+    except ValueError:
+        return str(value)
+
+
+def make_me(me_id: str | None, push_name: str | None) -> JsonDict:
+    """Build a MeInfo dict, filling in the defaults."""
+    return {"id": me_id or DEFAULT_ME_ID, "pushName": push_name or DEFAULT_PUSH_NAME}
+
+
+@dataclass(eq=False)
+class StatusPoint:
+    """One entry of a session's status history."""
+
+    status: Status
+    timestamp: int
+
+
+@dataclass(eq=False)
+class DoubleSession:
+    """One WAHA session as the double holds it."""
+
+    name: str
+    status: Status = SessionStatus.STOPPED
+    paired: bool = False
+    me: JsonDict | None = None
+    config: JsonDict = field(default_factory=dict)
+    qr_value: str | None = None
+    qr_count: int = 0
+    pairing_code: str | None = None
+    presence: str | None = None
+    stalled: bool = False
+    last_activity: int | None = None
+    statuses: list[StatusPoint] = field(default_factory=list)
+    history: dict[str, list[JsonDict]] = field(default_factory=dict)
+    generation: int = 0
+    pairing_attempt: int = 0
+    changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    @property
+    def running(self) -> bool:
+        """Whether the bridge holds the session open (anything but STOPPED)."""
+        return self.status != SessionStatus.STOPPED
+
+    def record_status(self, status: Status, timestamp_ms: int) -> None:
+        """Set the status, keep the last three points and wake status waiters."""
+        self.status = status
+        self.statuses.append(StatusPoint(status, timestamp_ms))
+        del self.statuses[:-STATUS_HISTORY]
+        self.last_activity = timestamp_ms
+        self.generation += 1
+        self.changed.set()
+        self.changed = asyncio.Event()

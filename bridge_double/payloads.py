@@ -1,0 +1,136 @@
+"""JSON shapes the bridge answers and emits (per the WAHA OpenAPI schemas)."""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+import zlib
+
+from .ids import event_id
+
+if TYPE_CHECKING:
+    from .model import DoubleSession, JsonDict
+
+
+def environment(*, version: str, engine: str, tier: str = "CORE") -> JsonDict:
+    """WAHAEnvironment: the version answer and the envelope's ``environment``."""
+    return {
+        "version": version,
+        "engine": engine,
+        "tier": tier,
+        "browser": None,
+        "platform": "linux/x64",
+        "worker": {"id": None},
+    }
+
+
+def session_info(session: DoubleSession, *, engine: str) -> JsonDict:
+    """SessionInfo for ``GET /api/sessions[/{s}]``."""
+    return {
+        "name": session.name,
+        "status": str(session.status),
+        "config": session.config,
+        "me": session.me,
+        "presence": None,
+        "timestamps": {"activity": session.last_activity},
+        "engine": {"engine": engine},
+    }
+
+
+def session_dto(session: DoubleSession) -> JsonDict:
+    """SessionDTO for create/start/stop/restart/logout answers."""
+    return {"name": session.name, "status": str(session.status), "config": session.config}
+
+
+def status_payload(session: DoubleSession) -> JsonDict:
+    """WASessionStatusBody for a ``session.status`` event."""
+    return {
+        "name": session.name,
+        "status": str(session.status),
+        "statuses": [
+            {"status": str(point.status), "timestamp": point.timestamp}
+            for point in session.statuses
+        ],
+        "data": None,
+    }
+
+
+def envelope(
+    *,
+    event: str,
+    session: str,
+    payload: object,
+    me: JsonDict | None,
+    metadata: JsonDict,
+    engine: str,
+    env: JsonDict,
+    timestamp_ms: int,
+) -> JsonDict:
+    """The event envelope shared by webhooks and the WebSocket."""
+    return {
+        "id": event_id(timestamp_ms),
+        "timestamp": timestamp_ms,
+        "event": event,
+        "session": session,
+        "metadata": metadata,
+        "me": me,
+        "payload": payload,
+        "engine": engine,
+        "environment": env,
+    }
+
+
+def wa_message(
+    *,
+    message_id: str,
+    chat_id: str,
+    me_id: str,
+    body: str,
+    from_me: bool,
+    participant: str | None,
+    media_url: str | None,
+    timestamp_s: int,
+) -> JsonDict:
+    """A WAMessage as WAHA puts it in a ``message`` payload."""
+    media = (
+        {"url": media_url, "mimetype": "image/jpeg", "filename": "image.jpeg"}
+        if media_url
+        else None
+    )
+    return {
+        "id": message_id,
+        "timestamp": timestamp_s,
+        "from": me_id if from_me else chat_id,
+        "fromMe": from_me,
+        "source": "app",
+        "to": chat_id if from_me else me_id,
+        "participant": participant,
+        "body": body,
+        "hasMedia": media is not None,
+        "media": media,
+        "mediaUrl": media_url,
+        "ack": 2,
+        "ackName": "DEVICE",
+        "replyTo": None,
+        "_data": {},
+    }
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+
+def tiny_png() -> bytes:
+    """A valid 1x1 black PNG (stands in for the QR image)."""
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\x00")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", pixels)
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+QR_PNG = tiny_png()

@@ -1,0 +1,627 @@
+"""The bridge double: sessions, their state machine, faults and the listener's lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from . import ids, payloads
+from .auth import KeyRing, mask
+from .model import (
+    DEFAULT_ME_ID,
+    MAX_QR_CODES,
+    UNCHANGED,
+    DoubleSession,
+    JsonDict,
+    SessionStatus,
+    Status,
+    Unchanged,
+    coerce_status,
+    make_me,
+)
+from .request_log import RequestLog, RequestRecord
+from .rest import build_app
+from .streams import StreamHub
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine, Iterable
+    import ssl
+
+_LOGGER = logging.getLogger(__package__)
+
+SHUTDOWN_TIMEOUT = 1.0
+QR_FIRST_LIFETIME = 60.0
+QR_LIFETIME = 20.0
+
+
+class BridgeDouble:
+    """A WAHA bridge double speaking REST and WebSocket on 127.0.0.1, with fault switches."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        engine: str = "GOWS",
+        version: str = "2026.7.1",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
+        server_heartbeat: float | None = 60.0,
+        status_wait: float = 0.0,
+        transition_delay: float = 0.0,
+    ) -> None:
+        self.engine = engine
+        self.version = version
+        self.host = host
+        self.port = port
+        self.ssl_context = ssl_context
+        self.server_heartbeat = server_heartbeat
+        self.status_wait = status_wait
+        self.transition_delay = transition_delay
+        self.keys = KeyRing(api_key)
+        self.hub = StreamHub()
+        self.log = RequestLog(time.monotonic)
+        self.sessions: dict[str, DoubleSession] = {}
+        self.pairing_timeouts: tuple[float, float] | None = None
+        """When set (first, then every), QR codes rotate on their own (the CLI sets it)."""
+        self._runner: web.AppRunner | None = None
+        self._started = False
+        self._followups: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[None]] = set()
+        self._down_running: set[str] = set()
+
+    # ----------------------------------------------------------------- properties
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:3000``."""
+        if not self._started:
+            raise RuntimeError("the bridge double was never started")
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def listening(self) -> bool:
+        """Whether the listener is up."""
+        return self._runner is not None
+
+    @property
+    def api_key(self) -> str:
+        """The current full key (for tests; never logged)."""
+        return self.keys.current
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock stamping request records (``time.monotonic`` by default)."""
+        return self.log.clock
+
+    @clock.setter
+    def clock(self, value: Callable[[], float]) -> None:
+        self.log.clock = value
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Every request and upgrade seen, oldest first."""
+        return self.log.records
+
+    def count_requests(
+        self,
+        *,
+        method: str | None = None,
+        path_prefix: str | None = None,
+        session: str | None = None,
+        since: float | None = None,
+    ) -> int:
+        """How many recorded requests match every given filter."""
+        return self.log.count(method=method, path_prefix=path_prefix, session=session, since=since)
+
+    def clear_requests(self) -> None:
+        """Forget the recorded requests."""
+        self.log.clear()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Listen (again on the same port after the first start)."""
+        if self._runner is not None:
+            return
+        app = build_app(self)
+        runner = web.AppRunner(
+            app, handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port, ssl_context=self.ssl_context)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self.port = int(runner.addresses[0][1])
+        self._runner = runner
+        self._started = True
+        _LOGGER.info("listening on %s", self.url)
+
+    async def stop(self) -> None:
+        """Close every socket with 1001, stop listening and cancel timers. Idempotent."""
+        await self._cancel(self._background)
+        await self._cancel(self._followups)
+        await self._shutdown(close_code=1001)
+
+    async def _shutdown(self, close_code: int | None) -> None:
+        runner, self._runner = self._runner, None
+        if runner is None:
+            return
+        if close_code is not None:
+            await self.hub.close_all(close_code)
+        self.hub.cut_all()  # everything without a close frame, and the half-open ones
+        await runner.cleanup()
+        for client in list(self.hub.clients):
+            await client.stop_writer()
+            self.hub.discard(client)
+
+    # --------------------------------------------------------------- tasks
+
+    def _spawn(
+        self, coro: Coroutine[Any, Any, None], *, background: bool = False
+    ) -> asyncio.Task[None]:
+        tasks = self._background if background else self._followups
+        task = asyncio.create_task(coro, name="bridge-double")
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        task.add_done_callback(_log_failure)
+        return task
+
+    @staticmethod
+    async def _cancel(tasks: set[asyncio.Task[None]]) -> None:
+        current = asyncio.current_task()
+        pending = [task for task in tasks if task is not current and not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+
+    # ------------------------------------------------------------ sessions
+
+    def add_session(
+        self,
+        name: str,
+        *,
+        status: Status = SessionStatus.STOPPED,
+        paired: bool = False,
+        me_id: str | None = None,
+        push_name: str | None = None,
+        config: JsonDict | None = None,
+    ) -> DoubleSession:
+        """Add (or replace) a session without emitting events."""
+        session = DoubleSession(
+            name=name,
+            paired=paired,
+            me=make_me(me_id, push_name) if paired else None,
+            config=dict(config) if config is not None else {},
+        )
+        status = coerce_status(status)
+        if status == SessionStatus.SCAN_QR_CODE:
+            session.qr_value = ids.qr_value()
+            session.qr_count = 1
+        session.record_status(status, _now_ms())
+        self.sessions[name] = session
+        return session
+
+    def session(self, name: str) -> DoubleSession:
+        """The session called ``name``; KeyError when it does not exist."""
+        try:
+            return self.sessions[name]
+        except KeyError:
+            raise KeyError(f"no session {name!r}") from None
+
+    def delete_session(self, name: str) -> None:
+        """Fault 10: forget the session; its endpoints answer 404."""
+        _LOGGER.info("fault: delete_session %s", name)
+        self.sessions.pop(name, None)
+
+    # ------------------------------------------------------------ state machine
+
+    def _apply(
+        self, session: DoubleSession, status: Status, *, me: JsonDict | None | Unchanged = UNCHANGED
+    ) -> None:
+        status = coerce_status(status)
+        if not isinstance(me, Unchanged):
+            session.me = me
+            session.paired = me is not None
+        if status == SessionStatus.SCAN_QR_CODE:
+            if session.qr_value is None:
+                session.qr_value = ids.qr_value()
+                session.qr_count += 1
+        else:
+            session.qr_value = None
+        session.record_status(status, _now_ms())
+        self._emit(session.name, "session.status", payloads.status_payload(session))
+
+    def _begin_pairing(self, session: DoubleSession) -> None:
+        """A fresh pairing attempt: forget the login, first QR code, SCAN_QR_CODE."""
+        session.pairing_attempt += 1
+        session.qr_value = None
+        session.qr_count = 0
+        self._apply(session, SessionStatus.SCAN_QR_CODE, me=None)
+        if self.pairing_timeouts is not None:
+            first, every = self.pairing_timeouts
+            self._spawn(self._pairing_clock(session.name, session.pairing_attempt, first, every))
+
+    def _schedule_start(self, session: DoubleSession) -> None:
+        """After STARTING: WORKING when paired, else SCAN_QR_CODE, after transition_delay."""
+        self._spawn(self._finish_start(session.name, session.generation))
+
+    async def _finish_start(self, name: str, generation: int) -> None:
+        if self.transition_delay > 0:
+            await asyncio.sleep(self.transition_delay)
+        session = self.sessions.get(name)
+        if session is None or session.generation != generation:
+            return
+        if session.paired:
+            self._apply(session, SessionStatus.WORKING)
+        else:
+            self._begin_pairing(session)
+        await self.hub.flush()
+
+    async def _pairing_clock(self, name: str, attempt: int, first: float, every: float) -> None:
+        delay = first
+        while True:
+            await asyncio.sleep(delay)
+            session = self.sessions.get(name)
+            if (
+                session is None
+                or session.pairing_attempt != attempt
+                or session.status != SessionStatus.SCAN_QR_CODE
+            ):
+                return
+            await self.rotate_qr(name)
+            if session.status != SessionStatus.SCAN_QR_CODE:
+                return
+            delay = every
+
+    # REST control actions (the handlers call these; they answer a SessionDTO).
+
+    async def rest_start(self, session: DoubleSession) -> JsonDict:
+        """``POST /api/sessions/{s}/start``: idempotent, except that it revives a FAILED one."""
+        if session.running and session.status != SessionStatus.FAILED:
+            return payloads.session_dto(session)
+        self._apply(session, SessionStatus.STARTING)
+        return await self._answer_and_continue(session)
+
+    async def rest_stop(self, session: DoubleSession) -> JsonDict:
+        """``POST /api/sessions/{s}/stop``: idempotent."""
+        session.stalled = False
+        if session.running:
+            self._apply(session, SessionStatus.STOPPED)
+        answer = payloads.session_dto(session)
+        await self.hub.flush()
+        return answer
+
+    async def rest_restart(self, session: DoubleSession) -> JsonDict:
+        """``POST /api/sessions/{s}/restart``: STOPPED, STARTING, then onwards."""
+        session.stalled = False
+        if session.running:
+            self._apply(session, SessionStatus.STOPPED)
+        self._apply(session, SessionStatus.STARTING)
+        return await self._answer_and_continue(session)
+
+    async def rest_logout(self, session: DoubleSession) -> JsonDict:
+        """Fault 5, ``POST /api/sessions/{s}/logout``: STOPPED, STARTING, SCAN_QR_CODE."""
+        session.stalled = False
+        if not session.running:
+            session.me = None
+            session.paired = False
+            return payloads.session_dto(session)
+        self._apply(session, SessionStatus.STOPPED, me=None)
+        self._apply(session, SessionStatus.STARTING)
+        return await self._answer_and_continue(session)
+
+    async def _answer_and_continue(self, session: DoubleSession) -> JsonDict:
+        answer = payloads.session_dto(session)
+        self._schedule_start(session)
+        await self.hub.flush()
+        return answer
+
+    async def rest_create(self, name: str, config: JsonDict, *, start: bool) -> JsonDict:
+        """``POST /api/sessions``: a new STOPPED session, started when asked."""
+        session = self.add_session(name, config=config)
+        if start:
+            return await self.rest_start(session)
+        return payloads.session_dto(session)
+
+    # ---------------------------------------------------------------- events
+
+    def _emit(self, name: str, event: str, payload: object) -> JsonDict:
+        session = self.sessions.get(name)
+        env = self._envelope(name, event, payload, session)
+        if session is not None:
+            session.last_activity = env["timestamp"]
+        if session is None or not session.stalled:
+            self.hub.publish(name, event, json.dumps(env))
+        return env
+
+    def _envelope(
+        self, name: str, event: str, payload: object, session: DoubleSession | None
+    ) -> JsonDict:
+        metadata: JsonDict = {}
+        if session is not None and isinstance(session.config.get("metadata"), dict):
+            metadata = dict(session.config["metadata"])
+        return payloads.envelope(
+            event=event,
+            session=name,
+            payload=payload,
+            me=session.me if session is not None else None,
+            metadata=metadata,
+            engine=self.engine,
+            env=self.environment(),
+            timestamp_ms=_now_ms(),
+        )
+
+    def environment(self) -> JsonDict:
+        """WAHAEnvironment of this double."""
+        return payloads.environment(version=self.version, engine=self.engine)
+
+    # ---------------------------------------------------------------- faults
+
+    async def set_status(
+        self, name: str, status: Status, *, me: JsonDict | None | Unchanged = UNCHANGED
+    ) -> None:
+        """Set any status (unknown strings too) and emit ``session.status``."""
+        _LOGGER.info("fault: set_status %s %s", name, status)
+        self._apply(self.session(name), status, me=me)
+        await self.hub.flush()
+
+    async def boot_paired(
+        self, name: str, *, me_id: str | None = None, push_name: str | None = None
+    ) -> None:
+        """Fault 1: STOPPED -> STARTING -> WORKING with ``me`` set."""
+        _LOGGER.info("fault: boot_paired %s", name)
+        session = self.session(name)
+        me = make_me(me_id, push_name) if me_id or session.me is None else session.me
+        if session.status != SessionStatus.STOPPED:
+            self._apply(session, SessionStatus.STOPPED)
+        self._apply(session, SessionStatus.STARTING)
+        self._apply(session, SessionStatus.WORKING, me=me)
+        await self.hub.flush()
+
+    async def start_pairing(self, name: str) -> None:
+        """Fault 2: STARTING -> SCAN_QR_CODE with the first QR code."""
+        _LOGGER.info("fault: start_pairing %s", name)
+        session = self.session(name)
+        if session.status != SessionStatus.STARTING:
+            self._apply(session, SessionStatus.STARTING, me=None)
+        self._begin_pairing(session)
+        await self.hub.flush()
+
+    async def rotate_qr(self, name: str) -> None:
+        """Fault 2: the next QR code (SCAN_QR_CODE again); after the sixth, FAILED."""
+        session = self.session(name)
+        _LOGGER.info("fault: rotate_qr %s (code %d)", name, session.qr_count)
+        if session.qr_count >= MAX_QR_CODES:
+            self._apply(session, SessionStatus.FAILED, me=None)
+        else:
+            session.qr_value = None
+            self._apply(session, SessionStatus.SCAN_QR_CODE)
+        await self.hub.flush()
+
+    async def scan_qr(
+        self, name: str, *, me_id: str | None = None, push_name: str | None = None
+    ) -> None:
+        """Fault 2: the phone scanned the code: paired, WORKING."""
+        _LOGGER.info("fault: scan_qr %s", name)
+        session = self.session(name)
+        session.pairing_attempt += 1
+        self._apply(session, SessionStatus.WORKING, me=make_me(me_id, push_name))
+        await self.hub.flush()
+
+    async def blip(self, name: str) -> None:
+        """Fault 3: WhatsApp connection lost, WORKING -> STARTING."""
+        _LOGGER.info("fault: blip %s", name)
+        self._apply(self.session(name), SessionStatus.STARTING)
+        await self.hub.flush()
+
+    async def end_blip(self, name: str) -> None:
+        """Fault 3: back to WORKING."""
+        _LOGGER.info("fault: end_blip %s", name)
+        self._apply(self.session(name), SessionStatus.WORKING)
+        await self.hub.flush()
+
+    async def logout_from_phone(self, name: str) -> None:
+        """Fault 4: WORKING -> FAILED, ``me`` null, no longer paired."""
+        _LOGGER.info("fault: logout_from_phone %s", name)
+        self._apply(self.session(name), SessionStatus.FAILED, me=None)
+        await self.hub.flush()
+
+    def rotate_api_key(self, new_key: str) -> None:
+        """Fault 6: the old key gets 401 / 1008; open sockets stay up."""
+        _LOGGER.info("fault: rotate_api_key new_key=%s", mask(new_key))
+        self.keys.rotate(new_key)
+
+    def add_scoped_key(self, key: str, *, sessions: Iterable[str]) -> None:
+        """Fault 6: a key with rights on ``sessions`` only (403 / 1008 Forbidden elsewhere)."""
+        allowed = sorted(sessions)
+        _LOGGER.info("fault: add_scoped_key key=%s sessions=%s", mask(key), allowed)
+        self.keys.add_scoped(key, allowed)
+
+    async def bridge_down(self, close_code: int | None = 1001) -> None:
+        """Fault 7: close (or cut, with None) every socket and stop listening."""
+        _LOGGER.info("fault: bridge_down close_code=%s", close_code)
+        await self._cancel(self._followups)
+        self._down_running = {name for name, session in self.sessions.items() if session.running}
+        await self._shutdown(close_code=close_code)
+
+    async def bridge_up(self) -> None:
+        """Fault 7: listen again on the same port; running sessions come back as STARTING."""
+        _LOGGER.info("fault: bridge_up")
+        for name in sorted(self._down_running):
+            session = self.sessions.get(name)
+            if session is not None:
+                session.stalled = False
+                self._apply(session, SessionStatus.STARTING)
+        self._down_running = set()
+        await self.start()
+
+    def half_open(self) -> None:
+        """Fault 8: sockets stay open but nothing is read (no pongs) or sent."""
+        _LOGGER.info("fault: half_open")
+        self.hub.go_half_open()
+
+    def heal(self) -> None:
+        """Fault 8 over: new sockets work again."""
+        _LOGGER.info("fault: heal")
+        self.hub.heal()
+
+    def stall_stream(self, name: str, stalled: bool = True) -> None:
+        """Fault 9: no events of ``name`` reach the streams; the status does not change."""
+        _LOGGER.info("fault: stall_stream %s stalled=%s", name, stalled)
+        self.session(name).stalled = stalled
+
+    async def send_raw_text(self, text: str) -> None:
+        """Fault 11: a text frame that need not be JSON, to every socket."""
+        _LOGGER.info("fault: send_raw_text (%d chars)", len(text))
+        self.hub.publish_all(text)
+        await self.hub.flush()
+
+    async def send_binary(self, data: bytes) -> None:
+        """Fault 11: a binary frame, to every socket."""
+        _LOGGER.info("fault: send_binary (%d bytes)", len(data))
+        self.hub.publish_all(data)
+        await self.hub.flush()
+
+    async def send_event(
+        self,
+        event: str,
+        payload: object,
+        session: str = "default",
+        *,
+        omit: Iterable[str] = (),
+        **envelope_overrides: Any,
+    ) -> JsonDict:
+        """Fault 11: any event (unknown names too); override or ``omit`` envelope fields."""
+        _LOGGER.info("fault: send_event %s session=%s", event, session)
+        target = self.sessions.get(session)
+        env = self._envelope(session, event, payload, target)
+        env.update(envelope_overrides)
+        for key in omit:
+            env.pop(key, None)
+        if target is None or not target.stalled:
+            self.hub.publish(session, event, json.dumps(env))
+        await self.hub.flush()
+        return env
+
+    async def send_huge(self, size_bytes: int = 1_048_576, session: str = "default") -> None:
+        """Fault 11: a ``message`` envelope of about ``size_bytes``, to every socket."""
+        _LOGGER.info("fault: send_huge %d bytes", size_bytes)
+        message = payloads.wa_message(
+            message_id=ids.message_id("490000000000@c.us", from_me=False),
+            chat_id="490000000000@c.us",
+            me_id=DEFAULT_ME_ID,
+            body="",
+            from_me=False,
+            participant=None,
+            media_url=None,
+            timestamp_s=int(time.time()),
+        )
+        env = self._envelope(session, "message", message, self.sessions.get(session))
+        base = len(json.dumps(env))
+        message["body"] = "x" * max(0, size_bytes - base)
+        self.hub.publish_all(json.dumps(env))
+        await self.hub.flush()
+
+    async def close_streams(self, code: int = 1000, reason: str = "") -> None:
+        """Close every socket with ``code`` (half-open ones stay as they are)."""
+        _LOGGER.info("fault: close_streams code=%d", code)
+        await self.hub.close_all(code, reason)
+
+    def cut_streams(self) -> None:
+        """Cut every socket's TCP connection without a close frame."""
+        _LOGGER.info("fault: cut_streams")
+        self.hub.cut_all()
+
+    def stream_count(self, session: str | None = None) -> int:
+        """Open authorised sockets, all or those that get events of ``session``."""
+        return self.hub.count(session)
+
+    async def wait_for_streams(self, count: int = 1, *, session: str | None = None) -> None:
+        """Wait until ``stream_count(session) >= count`` (wrap it in ``asyncio.timeout``)."""
+        await self.hub.wait_for(count, session)
+
+    # -------------------------------------------------------------- messages
+
+    async def emit_message(
+        self,
+        name: str,
+        *,
+        chat_id: str,
+        body: str,
+        from_me: bool = False,
+        participant: str | None = None,
+        has_media: bool = False,
+        timestamp: int | None = None,
+    ) -> JsonDict:
+        """Store a message in the chat history and emit ``message`` / ``message.any``."""
+        _LOGGER.info("fault: emit_message %s", name)
+        session = self.session(name)
+        message_id = ids.message_id(chat_id, from_me=from_me, participant=participant)
+        base = self.url if self._started else "http://localhost:3000"
+        message = payloads.wa_message(
+            message_id=message_id,
+            chat_id=chat_id,
+            me_id=session.me["id"] if session.me else DEFAULT_ME_ID,
+            body=body,
+            from_me=from_me,
+            participant=participant,
+            media_url=f"{base}/api/files/{name}/{message_id}.jpeg" if has_media else None,
+            timestamp_s=int(time.time()) if timestamp is None else timestamp,
+        )
+        session.history.setdefault(chat_id, []).append(message)
+        if not from_me:
+            self._emit(name, "message", message)
+        self._emit(name, "message.any", message)
+        await self.hub.flush()
+        return message
+
+    # --------------------------------------------------------- timed (CLI) helpers
+
+    async def run_blip(self, name: str, duration: float) -> None:
+        """Fault 3 over time: STARTING for ``duration`` seconds, then WORKING."""
+        await self.blip(name)
+        await asyncio.sleep(duration)
+        if self.session(name).status == SessionStatus.STARTING:
+            await self.end_blip(name)
+
+    async def run_pairing_timeout(
+        self, name: str, *, first: float = QR_FIRST_LIFETIME, every: float = QR_LIFETIME
+    ) -> None:
+        """Fault 2 over time: a QR code after ``first`` s, then every ``every`` s; FAILED."""
+        await self.start_pairing(name)
+        await self._pairing_clock(name, self.session(name).pairing_attempt, first, every)
+
+    async def run_bridge_restart(self, downtime: float) -> None:
+        """Fault 7 over time: down for ``downtime`` s, up, then sessions carry on starting."""
+        await self.bridge_down(1001)
+        restarted = sorted(self._down_running)
+        await asyncio.sleep(downtime)
+        await self.bridge_up()
+        for name in restarted:
+            session = self.sessions.get(name)
+            if session is not None and session.status == SessionStatus.STARTING:
+                self._schedule_start(session)
+
+    def spawn_background(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run a timed helper in the background; stop() cancels it."""
+        return self._spawn(coro, background=True)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (err := task.exception()) is not None:
+        _LOGGER.error("background fault failed: %r", err)

@@ -1,0 +1,282 @@
+"""The double's REST answers and WebSocket envelopes against the WAHA OpenAPI file."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from jsonschema import Draft202012Validator
+import pytest
+
+from bridge_double import BridgeDouble, SessionStatus
+
+SPEC_PATH = Path(__file__).parents[3] / "shared/waha/openapi-2026.7.1.json"
+if not SPEC_PATH.exists():
+    pytest.skip(f"{SPEC_PATH} is absent", allow_module_level=True)
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+KEY = "conformance-key"
+HEADERS = {"X-Api-Key": KEY}
+
+# Listed as required (or typed as objects) but null in real answers.
+NULLABLE_PROPERTIES = frozenset(
+    {"me", "participant", "mediaUrl", "presence", "browser", "media", "replyTo"}
+)
+_TYPE_CHECKS: dict[str, Any] = {
+    "string": lambda v: isinstance(v, str),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+}
+
+
+# ------------------------------------------------------------------ normaliser
+
+
+def _allow_null(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def normalise(node: Any) -> Any:
+    """OpenAPI 3.0-flavoured schema -> JSON Schema 2020-12.
+
+    nullable -> anyOf null; boolean ``required`` dropped; a ``type`` contradicting its
+    ``enum`` dropped; the properties in NULLABLE_PROPERTIES accept null.
+    """
+    if isinstance(node, list):
+        return [normalise(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "nullable" or (key == "required" and not isinstance(value, list)):
+            continue
+        if key == "properties":
+            out[key] = {
+                name: _allow_null(normalise(schema))
+                if name in NULLABLE_PROPERTIES
+                else normalise(schema)
+                for name, schema in value.items()
+            }
+        else:
+            out[key] = normalise(value)
+    kind = out.get("type")
+    if (
+        "enum" in out
+        and isinstance(kind, str)
+        and kind in _TYPE_CHECKS
+        and not all(_TYPE_CHECKS[kind](item) for item in out["enum"])
+    ):
+        del out["type"]
+    if node.get("nullable") is True:
+        return _allow_null(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    return json.loads(SPEC_PATH.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def components(spec: dict[str, Any]) -> dict[str, Any]:
+    return {"schemas": {name: normalise(s) for name, s in spec["components"]["schemas"].items()}}
+
+
+def _validator(schema: dict[str, Any], components: dict[str, Any]) -> Draft202012Validator:
+    root = {**normalise(copy.deepcopy(schema)), "components": components}
+    Draft202012Validator.check_schema(root)
+    return Draft202012Validator(root)
+
+
+def assert_valid(
+    instance: Any, schema: dict[str, Any], components: dict[str, Any], what: str
+) -> None:
+    problems = [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in _validator(schema, components).iter_errors(instance)
+    ]
+    assert not problems, f"{what} does not match the OpenAPI schema:\n" + "\n".join(problems)
+
+
+def response_spec(spec: dict[str, Any], path: str, method: str, status: int) -> dict[str, Any]:
+    operation = spec["paths"][path][method.lower()]
+    assert str(status) in operation["responses"], f"{method} {path}: {status} not in the spec"
+    return operation["responses"][str(status)]
+
+
+def json_schema_of(spec: dict[str, Any], path: str, method: str, status: int) -> dict[str, Any]:
+    return response_spec(spec, path, method, status)["content"]["application/json"]["schema"]
+
+
+# -------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+async def double() -> AsyncIterator[BridgeDouble]:
+    bridge = BridgeDouble(api_key=KEY)
+    bridge.add_session(
+        "default", status=SessionStatus.WORKING, paired=True, me_id="491511234567@c.us"
+    )
+    bridge.add_session("pairing", status=SessionStatus.SCAN_QR_CODE)
+    bridge.add_session("idle", status=SessionStatus.STOPPED)
+    await bridge.start()
+    try:
+        yield bridge
+    finally:
+        await bridge.stop()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(headers=HEADERS) as session:
+        yield session
+
+
+# ----------------------------------------------------------------------- tests
+
+
+def test_normaliser_yields_valid_json_schema(components: dict[str, Any]) -> None:
+    Draft202012Validator.check_schema({"components": components})
+    body = components["schemas"]["WAHAWebhookSessionStatus"]["properties"]
+    assert "type" not in body["event"]
+    assert body["me"]["anyOf"][1] == {"type": "null"}
+    activity = components["schemas"]["SessionInfo"]["properties"]["timestamps"]
+    assert activity["properties"]["activity"]["anyOf"][1] == {"type": "null"}
+    assert "required" not in activity["properties"]["activity"]["anyOf"][0]
+
+
+def test_validator_rejects_wrong_shapes(components: dict[str, Any]) -> None:
+    info = {"name": "default", "status": "NOPE", "presence": None, "timestamps": {}}
+    validator = _validator({"$ref": "#/components/schemas/SessionInfo"}, components)
+    assert not validator.is_valid(info)
+    assert validator.is_valid({**info, "status": "WORKING"})
+    assert not validator.is_valid({**info, "status": "WORKING", "timestamps": []})
+    me = _validator({"$ref": "#/components/schemas/MeInfo"}, components)
+    assert not me.is_valid({"id": "1@c.us"})
+
+
+@pytest.mark.parametrize(
+    ("method", "url_path", "spec_path", "status"),
+    [
+        ("GET", "/ping", "/ping", 200),
+        ("GET", "/api/server/version", "/api/server/version", 200),
+        ("GET", "/api/sessions", "/api/sessions", 200),
+        ("GET", "/api/sessions?all=true", "/api/sessions", 200),
+        ("GET", "/api/sessions/default", "/api/sessions/{session}", 200),
+        ("GET", "/api/sessions/idle", "/api/sessions/{session}", 200),
+        ("GET", "/api/sessions/default/me", "/api/sessions/{session}/me", 200),
+        ("POST", "/api/sessions/idle/start", "/api/sessions/{session}/start", 201),
+        ("POST", "/api/sessions/default/stop", "/api/sessions/{session}/stop", 201),
+        ("POST", "/api/sessions/default/restart", "/api/sessions/{session}/restart", 201),
+        ("POST", "/api/sessions/default/logout", "/api/sessions/{session}/logout", 201),
+        ("GET", "/api/pairing/auth/qr?format=raw", "/api/{session}/auth/qr", 200),
+    ],
+)
+async def test_rest_answers_match_schema(
+    double: BridgeDouble,
+    http: aiohttp.ClientSession,
+    spec: dict[str, Any],
+    components: dict[str, Any],
+    method: str,
+    url_path: str,
+    spec_path: str,
+    status: int,
+) -> None:
+    async with http.request(method, double.url + url_path) as resp:
+        assert resp.status == status
+        body = await resp.json()
+    assert_valid(body, json_schema_of(spec, spec_path, method, status), components, url_path)
+
+
+async def test_create_matches_schema(
+    double: BridgeDouble,
+    http: aiohttp.ClientSession,
+    spec: dict[str, Any],
+    components: dict[str, Any],
+) -> None:
+    request = {"name": "fresh", "start": True, "config": {"metadata": {"user.id": "1"}}}
+    async with http.post(double.url + "/api/sessions", json=request) as resp:
+        assert resp.status == 201
+        body = await resp.json()
+    assert_valid(body, json_schema_of(spec, "/api/sessions", "POST", 201), components, "create")
+
+
+async def test_unpaired_me_is_null(double: BridgeDouble, http: aiohttp.ClientSession) -> None:
+    async with http.get(double.url + "/api/sessions/pairing/me") as resp:
+        assert resp.status == 200
+        assert await resp.json() is None
+
+
+async def test_qr_image_answers_match_schema(
+    double: BridgeDouble,
+    http: aiohttp.ClientSession,
+    spec: dict[str, Any],
+    components: dict[str, Any],
+) -> None:
+    url = double.url + "/api/pairing/auth/qr?format=image"
+    async with http.get(url, headers={"Accept": "application/json"}) as resp:
+        assert resp.status == 200
+        body = await resp.json()
+    schema = json_schema_of(spec, "/api/{session}/auth/qr", "GET", 200)
+    assert_valid(body, schema, components, "qr image json")
+    assert body["mimetype"] == "image/png"
+    async with http.get(url) as resp:
+        assert resp.status == 200
+        assert resp.content_type == "image/png"
+        assert (await resp.read()).startswith(b"\x89PNG\r\n\x1a\n")
+    content = response_spec(spec, "/api/{session}/auth/qr", "GET", 200)["content"]
+    assert "image/png" in content
+
+
+async def test_answers_without_a_schema(
+    double: BridgeDouble, http: aiohttp.ClientSession, spec: dict[str, Any]
+) -> None:
+    """request-code and presence: the spec has a bare 201; check the status and our shape."""
+    assert "content" not in response_spec(spec, "/api/{session}/auth/request-code", "POST", 201)
+    assert "content" not in response_spec(spec, "/api/{session}/presence", "POST", 201)
+    url = double.url + "/api/pairing/auth/request-code"
+    async with http.post(url, json={"phoneNumber": "12132132130"}) as resp:
+        assert resp.status == 201
+        body = await resp.json()
+    assert set(body) == {"code"}
+    assert isinstance(body["code"], str)
+    url = double.url + "/api/default/presence"
+    async with http.post(url, json={"presence": "online"}) as resp:
+        assert resp.status == 201
+
+
+async def test_websocket_envelopes_match_schemas(
+    double: BridgeDouble, http: aiohttp.ClientSession, components: dict[str, Any]
+) -> None:
+    ws = await http.ws_connect(
+        double.url + "/ws", params={"x-api-key": KEY, "session": "*", "events": "*"}
+    )
+    async with ws:
+        async with asyncio.timeout(2):  # the upgrade registers right after the 101
+            await double.wait_for_streams(1)
+        await double.blip("default")
+        status_event = await ws.receive_json(timeout=2)
+        await double.emit_message(
+            "default", chat_id="4917612345678@c.us", body="hi", has_media=True
+        )
+        message_event = await ws.receive_json(timeout=2)
+        await double.emit_message(
+            "default", chat_id="1203630@g.us", body="group", participant="49176@c.us"
+        )
+        group_event = await ws.receive_json(timeout=2)
+    assert status_event["event"] == "session.status"
+    assert message_event["event"] == "message"
+    ref = {"$ref": "#/components/schemas/WAHAWebhookSessionStatus"}
+    assert_valid(status_event, ref, components, "session.status envelope")
+    ref = {"$ref": "#/components/schemas/WAHAWebhookMessage"}
+    assert_valid(message_event, ref, components, "message envelope")
+    assert_valid(group_event, ref, components, "group message envelope")
