@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 CONNECTED = "binary_sensor.alice_phone_connected"
 STATE = "sensor.alice_phone_connection_state"
@@ -58,3 +58,10 @@ async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: 
 async def wait_for_state(hass: HomeAssistant, entity_id: str, expected: str) -> None:
     """Wait until the entity has the expected state."""
     await wait_for(lambda: (s := hass.states.get(entity_id)) is not None and s.state == expected)
+
+
+async def setup_connected(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Set the entry up and wait until the link is connected."""
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    await wait_for_state(hass, CONNECTED, "on")

@@ -31,19 +31,13 @@ from .helpers import (
     STATE,
     advance,
     settle,
+    setup_connected,
     state_of,
     wait_for,
     wait_for_state,
 )
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-
-async def setup_connected(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    """Set the entry up and wait until the link is connected."""
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    await wait_for_state(hass, CONNECTED, "on")
 
 
 def issue(hass: HomeAssistant, key: str, entry: MockConfigEntry) -> ir.IssueEntry | None:

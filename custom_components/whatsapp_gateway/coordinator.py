@@ -364,38 +364,30 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
     # ----------------------------------------------------------------------------------
     # Terminal and transient states
 
-    def _enter_pairing_required(self) -> None:
+    def _raise_issue(self, key: str) -> None:
+        """Create (or refresh) this entry's repair issue `key`."""
         ir.async_create_issue(
             self.hass,
             DOMAIN,
-            self._issue_id(ISSUE_PAIRING_REQUIRED),
+            self._issue_id(key),
             is_fixable=False,
             is_persistent=False,
             severity=ir.IssueSeverity.ERROR,
-            translation_key=ISSUE_PAIRING_REQUIRED,
+            translation_key=key,
             translation_placeholders={
                 "title": self.config_entry.title,
                 "session": self.session_name,
             },
         )
+
+    def _enter_pairing_required(self) -> None:
+        self._raise_issue(ISSUE_PAIRING_REQUIRED)
         self._set_state(ConnectionState.PAIRING_REQUIRED, DisconnectReason.LOGGED_OUT)
 
     def _enter_session_missing(self) -> None:
         self._session_status = None
         self._raw_status = None
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            self._issue_id(ISSUE_SESSION_MISSING),
-            is_fixable=False,
-            is_persistent=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key=ISSUE_SESSION_MISSING,
-            translation_placeholders={
-                "title": self.config_entry.title,
-                "session": self.session_name,
-            },
-        )
+        self._raise_issue(ISSUE_SESSION_MISSING)
         self._set_state(ConnectionState.STOPPED, DisconnectReason.SESSION_STOPPED)
 
     def _enter_auth_failed(self) -> None:
