@@ -272,3 +272,15 @@ async def test_diagnostics_redact_the_key_and_names(
     assert diagnostics["link"]["state"] == "connected"
     assert diagnostics["bridge"]["engine"] == "GOWS"
     assert diagnostics["transitions"][-1]["state"] == "connected"
+
+
+async def test_availability_is_unknown_for_the_first_minute(
+    hass: HomeAssistant,
+    bridge: BridgeDouble,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await setup_connected(hass, config_entry)
+    assert state_of(hass, AVAILABILITY) == "unknown"
+    await advance(hass, freezer, 61)
+    assert float(state_of(hass, AVAILABILITY)) == pytest.approx(100.0)

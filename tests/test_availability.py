@@ -39,6 +39,14 @@ def test_time_home_assistant_was_not_running_is_left_out() -> None:
     assert restored.percentage(4800.0) == pytest.approx(900 / 1200 * 100)
 
 
+def test_too_short_an_observation_has_no_value() -> None:
+    timeline = AvailabilityTimeline(window=DAY)
+    timeline.mark(0.0, connected=False)
+    timeline.mark(2.0, connected=True)
+    assert timeline.percentage(10.0, min_observed=60.0) is None
+    assert timeline.percentage(60.0, min_observed=60.0) == pytest.approx(58 / 60 * 100)
+
+
 def test_window_slides() -> None:
     timeline = AvailabilityTimeline(window=100.0)
     timeline.mark(0.0, connected=False)

@@ -52,8 +52,12 @@ class AvailabilityTimeline:
         while self.segments and self.segments[0][1] <= horizon:
             self.segments.popleft()
 
-    def percentage(self, now: float) -> float | None:
-        """Return the connected share of the observed window in %, None before any data."""
+    def percentage(self, now: float, *, min_observed: float = 0.0) -> float | None:
+        """Return the connected share of the observed window in %.
+
+        None until `min_observed` seconds were observed: a share of a few seconds (the
+        first connect) would read as a near-zero availability.
+        """
         horizon = now - self.window
         observed = connected = 0.0
         spans: list[Segment] = list(self.segments)
@@ -65,7 +69,7 @@ class AvailabilityTimeline:
                 observed += overlap
                 if up:
                     connected += overlap
-        if observed <= 0:
+        if observed <= 0 or observed < min_observed:
             return None
         return 100.0 * connected / observed
 

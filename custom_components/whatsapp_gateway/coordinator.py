@@ -57,6 +57,8 @@ from .models import ConnectionState, DisconnectReason, LinkSnapshot
 type WhatsAppGatewayConfigEntry = ConfigEntry[WhatsAppGatewayCoordinator]
 
 STORAGE_VERSION = 1
+# The availability sensor stays unknown until this much time was observed.
+AVAILABILITY_MIN_OBSERVED = 60.0
 # Write the availability timeline and counters at most this often (and at shutdown).
 STORAGE_SAVE_DELAY = 60.0
 
@@ -522,7 +524,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
 
     def _snapshot(self) -> LinkSnapshot:
         now = dt_util.utcnow().timestamp()
-        availability = self._timeline.percentage(now)
+        availability = self._timeline.percentage(now, min_observed=AVAILABILITY_MIN_OBSERVED)
         return LinkSnapshot(
             state=self._state,
             bridge_status=self._raw_status,
