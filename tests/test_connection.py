@@ -387,3 +387,28 @@ async def test_unload_with_a_missing_session_closes_everything(
     assert await hass.config_entries.async_unload(config_entry.entry_id)
     await settle(hass)
     assert bridge.stream_count() == 0
+
+
+async def test_session_deleted_while_connected_is_found_by_the_poll(
+    hass: HomeAssistant,
+    bridge: BridgeDouble,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await setup_connected(hass, config_entry)
+    bridge.delete_session(SESSION)
+    await advance(hass, freezer, 60)
+    await wait_for_state(hass, STATE, "stopped")
+    assert state_of(hass, REASON) == "session_stopped"
+    assert issue(hass, "session_missing", config_entry) is not None
+    assert bridge.stream_count(SESSION) == 0
+
+
+async def test_stopped_by_someone_else_is_started_once(
+    hass: HomeAssistant, bridge: BridgeDouble, config_entry: MockConfigEntry
+) -> None:
+    await setup_connected(hass, config_entry)
+    await bridge.set_status(SESSION, SessionStatus.STOPPED)
+    await wait_for(lambda: bridge.count_requests(method="POST") == 1)
+    await wait_for_state(hass, CONNECTED, "on")
+    assert state_of(hass, REASON) == "session_stopped"
