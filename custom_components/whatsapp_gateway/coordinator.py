@@ -149,6 +149,9 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         """Poll: connect when idle, reconcile the session status, keep presence."""
         if self._shut_down or self._state is ConnectionState.AUTH_FAILED:
             return self._snapshot()
+        # Keep a save pending: Home Assistant flushes it when it stops, so the time observed
+        # since the last state change is not lost to the availability timeline.
+        self._store.async_delay_save(self._storage_data, STORAGE_SAVE_DELAY)
         first = not self._has_data
         if self._stream is None or self._stream.closed:
             if self._retry_unsub is None and not self._connecting:
