@@ -206,36 +206,31 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
                         f"{DOMAIN} event stream {self.session_name}",
                     )
                 info = await self.client.get_session(self.session_name)
-            except WahaAuthError:
-                self._enter_auth_failed()
-                return
-            except WahaSessionNotFoundError:
-                await self._async_close_stream()
-                self._enter_session_missing()
-                return
             except WahaError as err:
-                await self._async_close_stream()
-                self._link_lost(DisconnectReason.BRIDGE_UNREACHABLE, str(err))
+                await self._async_handle_bridge_error(err)
                 return
             ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_SESSION_MISSING))
             await self._async_apply_session(info)
         finally:
             self._connecting = False
 
+    async def _async_handle_bridge_error(self, err: WahaError) -> None:
+        """A REST call or the stream opening failed: auth, missing session, or link down."""
+        if isinstance(err, WahaAuthError):
+            self._enter_auth_failed()
+            return
+        await self._async_close_stream()
+        if isinstance(err, WahaSessionNotFoundError):
+            self._enter_session_missing()
+        else:
+            self._link_lost(DisconnectReason.BRIDGE_UNREACHABLE, str(err))
+
     async def _async_reconcile(self) -> None:
         """Read the session status over REST: catches transitions the stream missed."""
         try:
             info = await self.client.get_session(self.session_name)
-        except WahaAuthError:
-            self._enter_auth_failed()
-            return
-        except WahaSessionNotFoundError:
-            await self._async_close_stream()
-            self._enter_session_missing()
-            return
         except WahaError as err:
-            await self._async_close_stream()
-            self._link_lost(DisconnectReason.BRIDGE_UNREACHABLE, str(err))
+            await self._async_handle_bridge_error(err)
             return
         await self._async_apply_session(info)
         if self._presence_keepalive and self._state is ConnectionState.CONNECTED:
