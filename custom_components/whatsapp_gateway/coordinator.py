@@ -8,6 +8,7 @@ and raises a repair issue instead of looping on start/restart.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 import random
@@ -123,7 +124,10 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         self._started_this_episode = False
         self._shut_down = False
         self._timeline = AvailabilityTimeline(window=AVAILABILITY_WINDOW)
-        self.transitions: list[tuple[datetime, ConnectionState, DisconnectReason | None]] = []
+        # The last 50 state changes, for diagnostics.
+        self.transitions: deque[tuple[datetime, ConnectionState, DisconnectReason | None]] = deque(
+            maxlen=50
+        )
 
     # ----------------------------------------------------------------------------------
     # Lifecycle
@@ -495,7 +499,6 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         now = dt_util.utcnow()
         self._state = state
         self.transitions.append((now, state, reason_if_lost))
-        del self.transitions[:-50]
         self._timeline.mark(now.timestamp(), connected=state is ConnectionState.CONNECTED)
         if previous is ConnectionState.CONNECTED:
             self._disconnects += 1
