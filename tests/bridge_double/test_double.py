@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable
 import json
 from pathlib import Path
 import re
@@ -11,119 +11,30 @@ import signal
 import ssl
 import sys
 import time
-from typing import Any
 
 import aiohttp
 import pytest
 
 from bridge_double import BridgeDouble, SessionStatus
 from bridge_double.cli import fault_command, parse_arguments
+from tests.bridge_double.support import (
+    KEY,
+    ME,
+    Connect,
+    auth,
+    event,
+    get,
+    nothing_arrives,
+    post,
+    statuses,
+    until,
+)
 from tests.tls import self_signed
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-KEY = "test-key"
-ME = "491511234567@c.us"
 EVENT_ID = re.compile(r"^evt_[0-9a-hjkmnp-tv-z]{26}$")
 REPO = Path(__file__).parents[2]
-
-type Connect = Callable[..., Awaitable[aiohttp.ClientWebSocketResponse]]
-
-
-# --------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture
-async def double() -> AsyncIterator[BridgeDouble]:
-    bridge = BridgeDouble(api_key=KEY)
-    bridge.add_session(
-        "default", status=SessionStatus.WORKING, paired=True, me_id=ME, push_name="Alice"
-    )
-    await bridge.start()
-    try:
-        yield bridge
-    finally:
-        await bridge.stop()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-async def connect(double: BridgeDouble, http: aiohttp.ClientSession) -> AsyncIterator[Connect]:
-    """Open a WebSocket; wait until the double counts it when the key is good."""
-    opened: list[aiohttp.ClientWebSocketResponse] = []
-
-    async def _connect(
-        *,
-        key: str = KEY,
-        session: str = "*",
-        events: list[str] | None = None,
-        heartbeat: float | None = None,
-        registered: bool = True,
-    ) -> aiohttp.ClientWebSocketResponse:
-        params = [("x-api-key", key), ("session", session)]
-        params += [("events", event) for event in events or []]
-        before = double.stream_count()
-        ws = await http.ws_connect(double.url + "/ws", params=params, heartbeat=heartbeat)
-        opened.append(ws)
-        if registered:
-            async with asyncio.timeout(2):
-                await double.wait_for_streams(before + 1)
-        return ws
-
-    yield _connect
-    for ws in opened:
-        await ws.close()
-
-
-async def until(predicate: Callable[[], bool], within: float = 2.0) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.005)
-
-
-async def event(ws: aiohttp.ClientWebSocketResponse, within: float = 2.0) -> dict[str, Any]:
-    msg = await ws.receive(timeout=within)
-    assert msg.type is aiohttp.WSMsgType.TEXT, msg
-    return json.loads(msg.data)
-
-
-async def statuses(ws: aiohttp.ClientWebSocketResponse, count: int) -> list[str]:
-    found = []
-    for _ in range(count):
-        envelope = await event(ws)
-        assert envelope["event"] == "session.status"
-        found.append(envelope["payload"]["status"])
-    return found
-
-
-async def nothing_arrives(ws: aiohttp.ClientWebSocketResponse, within: float = 0.1) -> None:
-    with pytest.raises(TimeoutError):
-        await ws.receive(timeout=within)
-
-
-def auth(key: str = KEY) -> dict[str, str]:
-    return {"X-Api-Key": key}
-
-
-async def get(
-    http: aiohttp.ClientSession, url: str, key: str = KEY, **kwargs: Any
-) -> tuple[int, Any]:
-    async with http.get(url, headers=auth(key), **kwargs) as resp:
-        return resp.status, await resp.json()
-
-
-async def post(
-    http: aiohttp.ClientSession, url: str, body: Any = None, key: str = KEY
-) -> tuple[int, Any]:
-    async with http.post(url, json=body, headers=auth(key)) as resp:
-        text = await resp.text()
-        return resp.status, json.loads(text) if text else None
 
 
 # -------------------------------------------------------------------- basic REST
