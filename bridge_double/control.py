@@ -22,18 +22,23 @@ IMMEDIATE: Final = {
     name: name
     for name in (
         "add_scoped_key",
+        "add_lid",
         "add_session",
         "blip",
         "boot_paired",
         "clear_requests",
         "close_streams",
         "count_requests",
+        "count_sends",
         "cut_streams",
         "delete_session",
+        "drop_send_answers",
         "emit_message",
         "end_blip",
+        "fail_sends",
         "half_open",
         "heal",
+        "inject_history",
         "logout_from_phone",
         "rotate_api_key",
         "rotate_qr",
@@ -42,6 +47,7 @@ IMMEDIATE: Final = {
         "send_event",
         "send_huge",
         "send_raw_text",
+        "set_chat_name",
         "set_status",
         "stall_stream",
         "start_pairing",
@@ -54,6 +60,16 @@ TIMED: Final = {
     "run_pairing_timeout": "run_pairing_timeout",
     "bridge_restart": "run_bridge_restart",
     "run_bridge_restart": "run_bridge_restart",
+}
+
+
+# fault name -> how its result is summarised for the answer (instead of in full).
+SUMMARISED: Final[dict[str, Callable[[Any], object]]] = {
+    "inject_history": lambda messages: {
+        "count": len(messages),
+        "first": messages[0]["id"] if messages else None,
+        "last": messages[-1]["id"] if messages else None,
+    },
 }
 
 
@@ -94,6 +110,8 @@ async def handle_fault(double: BridgeDouble, fault: str, kwargs: JsonDict) -> tu
         result = method(**kwargs)
         if isinstance(result, Awaitable):
             result = await result
+        if fault in SUMMARISED:
+            result = SUMMARISED[fault](result)
     except KeyError as err:
         return 404, {"message": str(err.args[0]), "statusCode": 404}
     except ValueError as err:

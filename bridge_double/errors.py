@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -78,3 +79,19 @@ def route_not_found(method: str, path: str) -> ApiError:
     return ApiError(
         404, {"message": f"Cannot {method} {path}", "error": "Not Found", "statusCode": 404}
     )
+
+
+def send_failed(status: int, message: str | None = None) -> ApiError:
+    """An armed ``fail_sends`` fault: ``status`` (500 transient, 400 rejected) with a body."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    text = message or ("Failed to send the message" if status >= 500 else "Message rejected")
+    if status == 400:
+        return ApiError(400, {"message": [text], "error": phrase, "statusCode": 400})
+    return ApiError(status, {"message": text, "error": phrase, "statusCode": status})
+
+
+class AnswerDropped(Exception):  # noqa: N818 (a signal, not an error)
+    """Raised by a handler whose answer must never be written: the connection is closed."""

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import Any, Final
 
+from .chats import ChatHistory
+
 DEFAULT_ME_ID: Final = "491511234567@c.us"
 DEFAULT_PUSH_NAME: Final = "Alice"
 MAX_QR_CODES: Final = 6
@@ -76,7 +78,15 @@ class DoubleSession:
     stalled: bool = False
     last_activity: int | None = None
     statuses: list[StatusPoint] = field(default_factory=list)
-    history: dict[str, list[JsonDict]] = field(default_factory=dict)
+    history: ChatHistory = field(default_factory=ChatHistory)
+    """chat id -> messages in timestamp order (see :class:`ChatHistory`)."""
+    sent: list[JsonDict] = field(default_factory=list)
+    """Every performed ``sendText``, oldest first: ``chat_id``, ``text``, ``key``, ``message_id``.
+
+    A send performed twice (the same ``key`` again) is recorded twice.
+    """
+    lids: dict[str, str] = field(default_factory=dict)
+    """``<id>@lid`` -> ``<digits>@c.us``, for ``GET /api/{s}/lids/{lid}``."""
     generation: int = 0
     pairing_attempt: int = 0
     changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)

@@ -11,6 +11,8 @@ from .ids import event_id
 if TYPE_CHECKING:
     from .model import DoubleSession, JsonDict
 
+ACK_NAMES = {-1: "ERROR", 0: "PENDING", 1: "SERVER", 2: "DEVICE", 3: "READ", 4: "PLAYED"}
+
 
 def environment(*, version: str, engine: str, tier: str = "CORE") -> JsonDict:
     """WAHAEnvironment: the version answer and the envelope's ``environment``."""
@@ -90,8 +92,15 @@ def wa_message(
     participant: str | None,
     media_url: str | None,
     timestamp_s: int,
+    source: str = "app",
+    ack: int = 2,
+    sender: str | None = None,
 ) -> JsonDict:
-    """A WAMessage as WAHA puts it in a ``message`` payload."""
+    """A WAMessage as WAHA puts it in a ``message`` payload.
+
+    ``from`` is ``sender`` when given (e.g. an ``@lid``), else the chat for incoming
+    messages and ``me_id`` for own ones.
+    """
     media = (
         {"url": media_url, "mimetype": "image/jpeg", "filename": "image.jpeg"}
         if media_url
@@ -100,20 +109,36 @@ def wa_message(
     return {
         "id": message_id,
         "timestamp": timestamp_s,
-        "from": me_id if from_me else chat_id,
+        "from": sender or (me_id if from_me else chat_id),
         "fromMe": from_me,
-        "source": "app",
+        "source": source,
         "to": chat_id if from_me else me_id,
         "participant": participant,
         "body": body,
         "hasMedia": media is not None,
         "media": media,
         "mediaUrl": media_url,
-        "ack": 2,
-        "ackName": "DEVICE",
+        "ack": ack,
+        "ackName": ACK_NAMES.get(ack, "UNKNOWN"),
         "replyTo": None,
         "_data": {},
     }
+
+
+def chat_summary(chat_id: str, name: str | None, last_message: JsonDict | None) -> JsonDict:
+    """ChatSummary, one entry of ``GET /api/{s}/chats/overview``."""
+    return {
+        "id": chat_id,
+        "name": name,
+        "picture": None,
+        "lastMessage": last_message,
+        "_chat": {"id": chat_id},
+    }
+
+
+def lid_to_phone_number(lid: str, pn: str | None) -> JsonDict:
+    """LidToPhoneNumber (``pn`` null when the bridge does not know the LID)."""
+    return {"lid": lid, "pn": pn}
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:

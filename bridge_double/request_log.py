@@ -14,7 +14,10 @@ class RequestRecord:
     """One HTTP request or WebSocket upgrade (``method`` "WS").
 
     Appended when the request arrives; ``status`` is 0 until it is answered
-    (101 for an upgrade), and stays 0 when the bridge went away first.
+    (101 for an upgrade), and stays 0 when the bridge went away first or dropped the
+    answer (``drop_send_answers``). ``session`` comes from the path, the ``session``
+    query of ``/ws``, or for ``POST /api/sendText`` from the body (``"default"`` when the
+    body has none; None when the body is not a JSON object).
     """
 
     method: str

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import web
 from aiohttp.web_urldispatcher import MatchInfoError
 
-from . import errors, ids, payloads
+from . import errors, ids, payloads, queries
 from .auth import Access
 from .control import handle_fault
 from .model import DoubleSession, JsonDict, SessionStatus, Status
+from .request_log import RequestRecord
 from .streams import ALL, CLOSE_TIMEOUT, StreamClient, parse_events
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from .server import BridgeDouble
 
 DOUBLE: Final = web.AppKey["BridgeDouble"]("bridge_double")
+RECORD: Final = web.RequestKey("bridge_double_record", RequestRecord)
 WS_PATH: Final = "/ws"
 CONTROL_PREFIX: Final = "/_double/"
 PRESENCES: Final = frozenset({"offline", "online", "typing", "recording", "paused"})
@@ -44,6 +46,13 @@ def build_app(double: BridgeDouble) -> web.Application:
     app.router.add_get("/api/{session}/auth/qr", _qr)
     app.router.add_post("/api/{session}/auth/request-code", _request_code)
     app.router.add_post("/api/{session}/presence", _presence)
+    app.router.add_get("/api/{session}/new-message-id", _new_message_id)
+    app.router.add_post("/api/sendText", _send_text)
+    app.router.add_get("/api/{session}/chats/overview", _overview)
+    app.router.add_post("/api/{session}/chats/overview", _overview_post)
+    app.router.add_get("/api/{session}/chats/{chatId}/messages", _chat_messages)
+    app.router.add_get("/api/{session}/lids/pn/{phoneNumber}", _lid_by_phone_number)
+    app.router.add_get("/api/{session}/lids/{lid}", _phone_number_by_lid)
     app.router.add_get(WS_PATH, _websocket)
     app.router.add_post(CONTROL_PREFIX + "faults/{fault}", _fault)
     return app
@@ -73,10 +82,18 @@ async def _log_and_errors(request: web.Request, handler: Handler) -> web.StreamR
     record = _double(request).log.add(
         request.method, request.path, request.match_info.get("session")
     )
+    request[RECORD] = record
     try:
         response = await handler(request)
     except errors.ApiError as err:
         response = _json(err.body, err.status)
+    except errors.AnswerDropped:
+        # Close the connection before a byte of the answer is out. aiohttp then fails to
+        # write the response below with a ConnectionError, which it ignores quietly as a
+        # premature disconnection; the record keeps status 0 (never answered).
+        if request.transport is not None:
+            request.transport.close()
+        return web.Response(status=201)
     except web.HTTPException:
         if not isinstance(request.match_info, MatchInfoError):
             raise
@@ -242,6 +259,87 @@ async def _presence(request: web.Request) -> web.StreamResponse:
     session = await _running_in(double, request.match_info["session"], SessionStatus.WORKING)
     session.presence = str(presence)
     return web.Response(status=201)
+
+
+async def _new_message_id(request: web.Request) -> web.StreamResponse:
+    await _running_in(_double(request), request.match_info["session"], SessionStatus.WORKING)
+    return _json({"id": ids.message_key()})
+
+
+async def _send_text(request: web.Request) -> web.StreamResponse:
+    """``POST /api/sendText``: 400, 403, 404/422, an armed fault, else send and answer 201."""
+    double = _double(request)
+    body = await _body(request)
+    name = body.get("session", "default")
+    if not isinstance(name, str) or not name:
+        raise errors.bad_request("session must be a string")
+    request[RECORD].session = name
+    chat_id, text, key = body.get("chatId"), body.get("text"), body.get("id")
+    if not isinstance(chat_id, str) or not chat_id:
+        raise errors.bad_request("chatId must be a string")
+    if not isinstance(text, str):
+        raise errors.bad_request("text must be a string")
+    if key is not None and (not isinstance(key, str) or not key):
+        raise errors.bad_request("id must be a string")
+    if double.keys.check(request_key(request), name) is Access.FORBIDDEN:
+        raise errors.forbidden()
+    session = await _running_in(double, name, SessionStatus.WORKING)
+    if (failure := double.send_faults.take_failure()) is not None:
+        raise failure
+    message = await double.rest_send_text(session, chat_id=chat_id, text=text, key=key)
+    if double.send_faults.take_drop():
+        raise errors.AnswerDropped
+    return _json(message, 201)
+
+
+async def _overview(request: web.Request) -> web.StreamResponse:
+    limit, offset, chat_ids = queries.overview_query(request.query)
+    return await _overview_answer(request, limit, offset, chat_ids, 200)
+
+
+async def _overview_post(request: web.Request) -> web.StreamResponse:
+    limit, offset, chat_ids = queries.overview_body(await _body(request))
+    return await _overview_answer(request, limit, offset, chat_ids, 201)
+
+
+async def _overview_answer(
+    request: web.Request, limit: int, offset: int, chat_ids: list[str] | None, status: int
+) -> web.StreamResponse:
+    double = _double(request)
+    session = await _running_in(double, request.match_info["session"], SessionStatus.WORKING)
+    history = session.history
+    chats = history.newest_first(chat_ids)[offset : offset + limit]
+    return _json(
+        [
+            payloads.chat_summary(chat, history.names.get(chat), history.last_message(chat))
+            for chat in chats
+        ],
+        status,
+    )
+
+
+async def _chat_messages(request: web.Request) -> web.StreamResponse:
+    query = queries.message_query(request.query)
+    double = _double(request)
+    session = await _running_in(double, request.match_info["session"], SessionStatus.WORKING)
+    return _json(session.history.page(request.match_info["chatId"], query))
+
+
+async def _phone_number_by_lid(request: web.Request) -> web.StreamResponse:
+    double = _double(request)
+    session = await _running_in(double, request.match_info["session"], SessionStatus.WORKING)
+    lid = request.match_info["lid"]
+    lid = lid if "@" in lid else lid + "@lid"
+    return _json(payloads.lid_to_phone_number(lid, session.lids.get(lid)))
+
+
+async def _lid_by_phone_number(request: web.Request) -> web.StreamResponse:
+    double = _double(request)
+    session = await _running_in(double, request.match_info["session"], SessionStatus.WORKING)
+    pn = request.match_info["phoneNumber"]
+    pn = pn if "@" in pn else pn + "@c.us"
+    lid = next((lid for lid, known in session.lids.items() if known == pn), None)
+    return _json({"lid": lid, "pn": pn})
 
 
 async def _fault(request: web.Request) -> web.StreamResponse:

@@ -26,6 +26,7 @@ from .model import (
 )
 from .request_log import RequestLog, RequestRecord
 from .rest import build_app
+from .sends import SendFaults
 from .streams import StreamHub
 
 if TYPE_CHECKING:
@@ -74,6 +75,8 @@ class BridgeDouble:
         self._followups: set[asyncio.Task[None]] = set()
         self._background: set[asyncio.Task[None]] = set()
         self._down_running: set[str] = set()
+        self.send_faults = SendFaults()
+        """Armed ``drop_send_answers`` / ``fail_sends`` faults."""
 
     # ----------------------------------------------------------------- properties
 
@@ -563,26 +566,152 @@ class BridgeDouble:
         participant: str | None = None,
         has_media: bool = False,
         timestamp: int | None = None,
+        sender: str | None = None,
+        chat_name: str | None = None,
+        message_id: str | None = None,
+        stream: bool = True,
     ) -> JsonDict:
-        """Store a message in the chat history and emit ``message`` / ``message.any``."""
-        _LOGGER.info("fault: emit_message %s", name)
+        """Store a message in the chat history and emit ``message`` / ``message.any``.
+
+        ``timestamp`` in seconds (default now); ``sender`` overrides ``from`` (e.g. an
+        ``@lid``); ``chat_name`` names the chat; ``message_id`` overrides the generated id.
+        With ``stream=False`` (and while the stream is stalled or the bridge is down) the
+        message only lands in the history: the bridge got it while no client listened.
+        """
+        _LOGGER.info("fault: emit_message %s stream=%s", name, stream)
         session = self.session(name)
-        message_id = ids.message_id(chat_id, from_me=from_me, participant=participant)
+        message_id = message_id or ids.message_id(chat_id, from_me=from_me, participant=participant)
         base = self.url if self._started else "http://localhost:3000"
         message = payloads.wa_message(
             message_id=message_id,
             chat_id=chat_id,
-            me_id=session.me["id"] if session.me else DEFAULT_ME_ID,
+            me_id=self._me_id(session),
             body=body,
             from_me=from_me,
             participant=participant,
             media_url=f"{base}/api/files/{name}/{message_id}.jpeg" if has_media else None,
             timestamp_s=int(time.time()) if timestamp is None else timestamp,
+            sender=sender,
         )
-        session.history.setdefault(chat_id, []).append(message)
-        if not from_me:
-            self._emit(name, "message", message)
-        self._emit(name, "message.any", message)
+        session.history.add(chat_id, message)
+        if chat_name is not None:
+            session.history.set_name(chat_id, chat_name)
+        if stream and self.listening:
+            if not from_me:
+                self._emit(name, "message", message)
+            self._emit(name, "message.any", message)
+            await self.hub.flush()
+        return message
+
+    def set_chat_name(self, name: str, chat_id: str, chat_name: str | None) -> None:
+        """Name a chat of session ``name`` for the overview (None: the name is null)."""
+        _LOGGER.info("fault: set_chat_name %s", name)
+        self.session(name).history.set_name(chat_id, chat_name)
+
+    def inject_history(
+        self,
+        name: str,
+        chat_id: str,
+        count: int,
+        *,
+        start_timestamp: int,
+        step: int = 1,
+        body_prefix: str = "m",
+        from_me: bool = False,
+    ) -> list[JsonDict]:
+        """Bulk-store ``count`` messages (bodies ``m0``, ``m1``...) in the history only.
+
+        Timestamps ``start_timestamp + i * step`` (seconds). O(count) when they come after
+        the chat's newest message; nothing is published (no stream, no flush).
+        """
+        _LOGGER.info("fault: inject_history %s %d messages", name, count)
+        if count < 0 or step < 0:
+            raise ValueError("count and step must not be negative")
+        session = self.session(name)
+        template = payloads.wa_message(
+            message_id="",
+            chat_id=chat_id,
+            me_id=self._me_id(session),
+            body="",
+            from_me=from_me,
+            participant=None,
+            media_url=None,
+            timestamp_s=start_timestamp,
+        )
+        direction = "true" if from_me else "false"
+        batch = [
+            dict(
+                template,
+                id=f"{direction}_{chat_id}_{key}",
+                timestamp=start_timestamp + index * step,
+                body=f"{body_prefix}{index}",
+                _data={},
+            )
+            for index, key in enumerate(ids.message_keys(count))
+        ]
+        session.history.add_many(chat_id, batch)
+        return batch
+
+    def add_lid(self, name: str, lid: str, pn: str) -> None:
+        """Teach session ``name`` that ``lid`` (``<id>@lid``) is ``pn`` (``<digits>@c.us``)."""
+        _LOGGER.info("fault: add_lid %s", name)
+        self.session(name).lids[_with_suffix(lid, "@lid")] = _with_suffix(pn, "@c.us")
+
+    @staticmethod
+    def _me_id(session: DoubleSession) -> str:
+        return str(session.me["id"]) if session.me else DEFAULT_ME_ID
+
+    # ---------------------------------------------------------------- sending
+
+    def drop_send_answers(self, count: int = 1) -> int:
+        """The next ``count`` sendText calls are performed, then the connection is closed.
+
+        The client never gets an answer (a disconnection); ``count=0`` disarms.
+        """
+        _LOGGER.info("fault: drop_send_answers count=%s", count)
+        return self.send_faults.arm_drops(count)
+
+    def fail_sends(self, count: int = 1, status: int = 500, message: str | None = None) -> int:
+        """The next ``count`` sendText calls are not performed and answer ``status``.
+
+        500 stands for a transient failure, 400 for a permanent rejection; ``count=0`` disarms.
+        """
+        _LOGGER.info("fault: fail_sends count=%s status=%s", count, status)
+        return self.send_faults.arm_failures(count, status, message)
+
+    def count_sends(
+        self, name: str = "default", *, key: str | None = None, chat_id: str | None = None
+    ) -> int:
+        """How many sends session ``name`` performed, all or of one message key / chat."""
+        return sum(
+            1
+            for sent in self.session(name).sent
+            if (key is None or sent["key"] == key)
+            and (chat_id is None or sent["chat_id"] == chat_id)
+        )
+
+    async def rest_send_text(
+        self, session: DoubleSession, *, chat_id: str, text: str, key: str | None
+    ) -> JsonDict:
+        """Perform ``POST /api/sendText``: store, record, emit ``message.any``; the WAMessage."""
+        key = key or ids.message_key()
+        message = payloads.wa_message(
+            message_id=ids.message_id(chat_id, from_me=True, key=key),
+            chat_id=chat_id,
+            me_id=self._me_id(session),
+            body=text,
+            from_me=True,
+            participant=None,
+            media_url=None,
+            timestamp_s=int(time.time()),
+            source="api",
+            ack=1,
+        )
+        session.history.add(chat_id, message)
+        session.sent.append(
+            {"chat_id": chat_id, "text": text, "key": key, "message_id": message["id"]}
+        )
+        self._emit(session.name, "message.any", message)
         await self.hub.flush()
         return message
 
@@ -616,6 +745,10 @@ class BridgeDouble:
     def spawn_background(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run a timed helper in the background; stop() cancels it."""
         return self._spawn(coro, background=True)
+
+
+def _with_suffix(chat_id: str, suffix: str) -> str:
+    return chat_id if "@" in chat_id else chat_id + suffix
 
 
 def _now_ms() -> int:
