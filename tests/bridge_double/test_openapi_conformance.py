@@ -24,9 +24,10 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 KEY = "conformance-key"
 HEADERS = {"X-Api-Key": KEY}
 
-# Listed as required (or typed as objects) but null in real answers.
+# Listed as required (or typed as objects) but null in real answers ("pn" / "lid" of
+# LidToPhoneNumber are null for an unknown LID / phone number).
 NULLABLE_PROPERTIES = frozenset(
-    {"me", "participant", "mediaUrl", "presence", "browser", "media", "replyTo"}
+    {"me", "participant", "mediaUrl", "presence", "browser", "media", "replyTo", "pn", "lid"}
 )
 _TYPE_CHECKS: dict[str, Any] = {
     "string": lambda v: isinstance(v, str),
@@ -162,6 +163,13 @@ def test_validator_rejects_wrong_shapes(components: dict[str, Any]) -> None:
     assert not validator.is_valid({**info, "status": "WORKING", "timestamps": []})
     me = _validator({"$ref": "#/components/schemas/MeInfo"}, components)
     assert not me.is_valid({"id": "1@c.us"})
+    summary = {"id": "1@c.us", "name": None, "picture": None, "lastMessage": {}, "_chat": {}}
+    chat = _validator({"$ref": "#/components/schemas/ChatSummary"}, components)
+    assert chat.is_valid(summary)
+    assert not chat.is_valid({**summary, "lastMessage": None})
+    assert not chat.is_valid({key: v for key, v in summary.items() if key != "_chat"})
+    new_id = _validator({"$ref": "#/components/schemas/NewMessageIDResponse"}, components)
+    assert not new_id.is_valid({"id": 1})
 
 
 @pytest.mark.parametrize(
@@ -280,3 +288,50 @@ async def test_websocket_envelopes_match_schemas(
     ref = {"$ref": "#/components/schemas/WAHAWebhookMessage"}
     assert_valid(message_event, ref, components, "message envelope")
     assert_valid(group_event, ref, components, "group message envelope")
+
+
+async def test_chat_and_send_answers_match_schemas(
+    double: BridgeDouble,
+    http: aiohttp.ClientSession,
+    spec: dict[str, Any],
+    components: dict[str, Any],
+) -> None:
+    chat, group, lid = "4917612345678@c.us", "1203630@g.us", "123456789@lid"
+    await double.emit_message("default", chat_id=chat, body="hi", has_media=True, timestamp=10)
+    await double.emit_message(
+        "default", chat_id=group, body="g", participant=lid, chat_name="Family", timestamp=20
+    )
+    await double.emit_message("default", chat_id=lid, body="lid", stream=False, timestamp=30)
+    double.inject_history("default", chat, 30, start_timestamp=40)
+    double.add_lid("default", lid, chat)
+    base = double.url + "/api/default"
+    answers: list[tuple[str, str, str, int, Any]] = []
+
+    async def check(method: str, url: str, spec_path: str, status: int, **kw: Any) -> Any:
+        async with http.request(method, url, **kw) as resp:
+            assert resp.status == status, await resp.text()
+            body = await resp.json()
+        schema = json_schema_of(spec, spec_path, method, status)
+        assert_valid(body, schema, components, f"{method} {url}")
+        answers.append((method, url, spec_path, status, body))
+        return body
+
+    overview = await check("GET", base + "/chats/overview", "/api/{session}/chats/overview", 200)
+    assert [item["id"] for item in overview] == [chat, lid, group]
+    body = {"pagination": {"limit": 2}, "filter": {"ids": [group, lid]}}
+    await check("POST", base + "/chats/overview", "/api/{session}/chats/overview", 201, json=body)
+    messages_path = "/api/{session}/chats/{chatId}/messages"
+    for chat_id in (chat, group, lid):
+        url = f"{base}/chats/{chat_id.replace('@', '%40')}/messages"
+        page = await check("GET", url, messages_path, 200, params={"limit": "100"})
+        assert page
+    message_id = await check("GET", base + "/new-message-id", "/api/{session}/new-message-id", 200)
+    request = {"session": "default", "chatId": chat, "text": "sent", "id": message_id["id"]}
+    await check("POST", double.url + "/api/sendText", "/api/sendText", 201, json=request)
+    for known in (lid, "999@lid"):
+        url = base + "/lids/" + known.replace("@", "%40")
+        await check("GET", url, "/api/{session}/lids/{lid}", 200)
+    for phone in (chat, "1@c.us"):
+        url = base + "/lids/pn/" + phone.replace("@", "%40")
+        await check("GET", url, "/api/{session}/lids/pn/{phoneNumber}", 200)
+    assert len(answers) == 11
