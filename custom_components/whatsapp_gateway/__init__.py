@@ -11,9 +11,17 @@ from homeassistant.helpers.typing import ConfigType
 from .bridge import WahaClient
 from .const import DOMAIN
 from .coordinator import WhatsAppGatewayConfigEntry, WhatsAppGatewayCoordinator, link_store
+from .incoming import inbox_store
+from .outgoing import outbox_store
 from .services import async_setup_services
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.SENSOR]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.EVENT,
+    Platform.NOTIFY,
+    Platform.SENSOR,
+]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -46,5 +54,10 @@ async def async_unload_entry(hass: HomeAssistant, entry: WhatsAppGatewayConfigEn
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: WhatsAppGatewayConfigEntry) -> None:
-    """Delete the counters and timeline this entry persisted."""
-    await link_store(hass, entry.entry_id).async_remove()
+    """Delete what this entry persisted: counters, timeline, message ledger and queue."""
+    for store in (
+        link_store(hass, entry.entry_id),
+        inbox_store(hass, entry.entry_id),
+        outbox_store(hass, entry.entry_id),
+    ):
+        await store.async_remove()

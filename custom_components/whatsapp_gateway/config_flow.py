@@ -9,9 +9,11 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentryFlow,
     OptionsFlowWithReload,
+    SubentryFlowResult,
 )
-from homeassistant.const import CONF_API_KEY, CONF_URL, CONF_VERIFY_SSL, UnitOfTime
+from homeassistant.const import CONF_API_KEY, CONF_NAME, CONF_URL, CONF_VERIFY_SSL, UnitOfTime
 from homeassistant.core import callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
@@ -35,6 +37,7 @@ from .bridge import (
     WahaSessionNotFoundError,
 )
 from .const import (
+    ATTR_TARGET,
     CONF_AUTO_START,
     CONF_BACKFILL_HOURS,
     CONF_BACKOFF_MAX,
@@ -49,7 +52,9 @@ from .const import (
     DEFAULT_URL,
     DOMAIN,
     LOGGER,
+    SUBENTRY_RECIPIENT,
 )
+from .targets import InvalidTargetError, normalize_target
 
 _URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 _KEY_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
@@ -60,6 +65,12 @@ STEP_USER_SCHEMA = probatio.Schema(
         probatio.Required(CONF_API_KEY): _KEY_SELECTOR,
         probatio.Required(CONF_SESSION, default=DEFAULT_SESSION): TextSelector(),
         probatio.Required(CONF_VERIFY_SSL, default=True): BooleanSelector(),
+    }
+)
+RECIPIENT_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(CONF_NAME): TextSelector(),
+        probatio.Required(ATTR_TARGET): TextSelector(TextSelectorConfig(type=TextSelectorType.TEL)),
     }
 )
 STEP_REAUTH_SCHEMA = probatio.Schema({probatio.Required(CONF_API_KEY): _KEY_SELECTOR})
@@ -169,6 +180,14 @@ class WhatsAppGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up a WAHA bridge session, re-enter its key or change its address."""
 
     VERSION = 1
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Recipients: each one gets a notify entity."""
+        return {SUBENTRY_RECIPIENT: RecipientSubentryFlow}
 
     @staticmethod
     @callback
@@ -307,4 +326,29 @@ class WhatsAppGatewayOptionsFlow(OptionsFlowWithReload):
             data_schema=self.add_suggested_values_to_schema(
                 OPTIONS_SCHEMA, {**DEFAULT_OPTIONS, **self.config_entry.options}
             ),
+        )
+
+
+class RecipientSubentryFlow(ConfigSubentryFlow):
+    """Add a recipient (a phone number or a chat id) that gets a notify entity."""
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Ask for a name and the number or chat id."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                chat_id = normalize_target(user_input[ATTR_TARGET])
+            except InvalidTargetError:
+                errors[ATTR_TARGET] = "invalid_target"
+            else:
+                entry = self._get_entry()
+                if any(sub.unique_id == chat_id for sub in entry.subentries.values()):
+                    return self.async_abort(reason="already_configured")
+                return self.async_create_entry(
+                    title=user_input[CONF_NAME], data={ATTR_TARGET: chat_id}, unique_id=chat_id
+                )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(RECIPIENT_SCHEMA, user_input),
+            errors=errors,
         )

@@ -45,3 +45,14 @@ ATTR_RESTART_SESSION: Final = "restart_session"
 
 ISSUE_PAIRING_REQUIRED: Final = "pairing_required"
 ISSUE_SESSION_MISSING: Final = "session_missing"
+SERVICE_SEND_MESSAGE: Final = "send_message"
+ATTR_TARGET: Final = "target"
+ATTR_MESSAGE: Final = "message"
+ATTR_QUEUE: Final = "queue"
+ATTR_TTL: Final = "ttl"
+
+EVENT_MESSAGE_RECEIVED: Final = "whatsapp_gateway_message_received"
+EVENT_MESSAGE_SENT: Final = "whatsapp_gateway_message_sent"
+EVENT_MESSAGE_FAILED: Final = "whatsapp_gateway_message_failed"
+
+SUBENTRY_RECIPIENT: Final = "recipient"

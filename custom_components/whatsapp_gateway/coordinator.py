@@ -8,8 +8,10 @@ and raises a repair issue instead of looping on start/restart.
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Callable
+import contextlib
 from datetime import datetime, timedelta
 import random
 from typing import Any, cast
@@ -35,8 +37,10 @@ from .bridge import (
     WahaAuthError,
     WahaClient,
     WahaError,
+    WahaResponseError,
     WahaSessionNotFoundError,
     WahaStreamClosedError,
+    WaMessage,
 )
 from .const import (
     AVAILABILITY_WINDOW,
@@ -53,7 +57,9 @@ from .const import (
     ISSUE_SESSION_MISSING,
     LOGGER,
 )
+from .incoming import IncomingMessages
 from .models import ConnectionState, DisconnectReason, LinkSnapshot
+from .outgoing import OutgoingMessages
 
 type WhatsAppGatewayConfigEntry = ConfigEntry[WhatsAppGatewayCoordinator]
 
@@ -128,6 +134,18 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         self.transitions: deque[tuple[datetime, ConnectionState, DisconnectReason | None]] = deque(
             maxlen=50
         )
+        self.incoming = IncomingMessages(hass, entry, client, self.session_name)
+        self.outgoing = OutgoingMessages(
+            hass,
+            entry,
+            client,
+            self.session_name,
+            is_connected=lambda: self._state is ConnectionState.CONNECTED,
+            on_change=self._publish,
+        )
+        self._reader_task: asyncio.Task[None] | None = None
+        self._backfill_task: asyncio.Task[None] | None = None
+        self._warned_malformed: set[str] = set()
 
     # ----------------------------------------------------------------------------------
     # Lifecycle
@@ -148,6 +166,8 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         if isinstance(outage, int | float):
             self._last_outage = float(outage)
         self._timeline.mark(now, connected=False)
+        await self.incoming.async_load()
+        await self.outgoing.async_load()
 
     async def _async_update_data(self) -> LinkSnapshot:
         """Poll: connect when idle, reconcile the session status, keep presence."""
@@ -167,13 +187,23 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
                     )
             return self._snapshot()
         await self._async_reconcile()
+        if self._state is ConnectionState.CONNECTED:
+            await self._async_check_messages()
         return self._snapshot()
 
     async def async_shutdown(self) -> None:
-        """Close the stream and cancel every timer; save the counters."""
+        """Close the stream, stop delivering, cancel every timer; save what must survive."""
         self._shut_down = True
         self._cancel_retry()
         await self._async_close_stream()
+        # Nothing may be delivered after the ledger is written, or a restart repeats it.
+        for task in (self._backfill_task, self._reader_task):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self.incoming.async_save()
+        await self.outgoing.async_shutdown()
         self._timeline.stop(dt_util.utcnow().timestamp())
         await self._store.async_save(self._storage_data())
         await super().async_shutdown()
@@ -204,7 +234,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
                         self.session_name, heartbeat=max(self._heartbeat - 1, 1.0)
                     )
                     self._stream = stream
-                    self.config_entry.async_create_background_task(
+                    self._reader_task = self.config_entry.async_create_background_task(
                         self.hass,
                         self._async_read_stream(stream),
                         f"{DOMAIN} event stream {self.session_name}",
@@ -268,11 +298,56 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
     async def _async_handle_event(self, event: StreamEvent) -> None:
         if event.session not in (None, self.session_name):
             return
+        if event.event == "message":
+            try:
+                message = WaMessage.parse(event.payload)
+            except WahaResponseError:
+                self._warn_malformed("a message event without an id or a chat")
+                return
+            await self.incoming.async_on_live(message)
+            return
         status = event.session_status
         if status is None:
             return
         raw = event.payload.get("status")
         await self._async_apply_status(status, raw if isinstance(raw, str) else None, event.me)
+
+    def _warn_malformed(self, kind: str) -> None:
+        if kind not in self._warned_malformed:
+            self._warned_malformed.add(kind)
+            LOGGER.warning("Ignoring %s from the bridge at %s", kind, self.client.origin)
+
+    # ----------------------------------------------------------------------------------
+    # Messages
+
+    async def _async_check_messages(self) -> None:
+        """While connected: run a due backfill, else look for a stalled stream."""
+        if self.incoming.backfill_due:
+            self._start_backfill()
+            return
+        if self._backfill_task is not None and not self._backfill_task.done():
+            return
+        if not await self.incoming.async_stream_stalled():
+            return
+        if self._state is not ConnectionState.CONNECTED or self._shut_down:
+            return
+        LOGGER.info(
+            "The event stream from %s stalled (messages arrived but no events); reopening it",
+            self.client.origin,
+        )
+        self._set_state(ConnectionState.RECONNECTING, DisconnectReason.STREAM_STALLED)
+        await self._async_close_stream()
+        await self._async_connect()
+
+    def _start_backfill(self) -> None:
+        """Deliver what the stream missed, once the link is up (one backfill at a time)."""
+        if self._backfill_task is not None and not self._backfill_task.done():
+            return
+        if not self.incoming.backfill_due or self._shut_down:
+            return
+        self._backfill_task = self.config_entry.async_create_background_task(
+            self.hass, self.incoming.async_backfill(), f"{DOMAIN} backfill {self.session_name}"
+        )
 
     async def _async_close_stream(self) -> None:
         stream, self._stream = self._stream, None
@@ -501,6 +576,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         self.transitions.append((now, state, reason_if_lost))
         self._timeline.mark(now.timestamp(), connected=state is ConnectionState.CONNECTED)
         if previous is ConnectionState.CONNECTED:
+            self.incoming.mark_gap()
             self._disconnects += 1
             self._last_reason = reason_if_lost
             self._lost_at = now
@@ -510,6 +586,8 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         elif state is ConnectionState.CONNECTED:
             self._connected_since = now
             self._cancel_retry()
+            self._start_backfill()
+            self.outgoing.async_on_connected()
             if self._lost_at is not None:
                 self._last_outage = round((now - self._lost_at).total_seconds(), 1)
                 LOGGER.info(
@@ -538,6 +616,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
             last_disconnect_reason=self._last_reason,
             last_outage=self._last_outage,
             availability=None if availability is None else round(availability, 2),
+            outbound_queue=len(self.outgoing),
         )
 
     @callback

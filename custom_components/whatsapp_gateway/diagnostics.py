@@ -47,6 +47,8 @@ async def async_get_config_entry_diagnostics(
             "last_outage": snapshot.last_outage,
             "availability": snapshot.availability,
         },
+        "incoming": coordinator.incoming.diagnostics(),
+        "outgoing": coordinator.outgoing.diagnostics(),
         "transitions": [
             {"at": at.isoformat(), "state": state, "reason": reason}
             for at, state, reason in coordinator.transitions

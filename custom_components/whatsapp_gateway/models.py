@@ -46,6 +46,7 @@ class LinkSnapshot:
     last_disconnect_reason: DisconnectReason | None = None
     last_outage: float | None = None
     availability: float | None = None
+    outbound_queue: int = 0
 
     @property
     def is_connected(self) -> bool:

@@ -87,6 +87,13 @@ SENSORS: tuple[LinkSensorDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda snapshot: snapshot.last_outage,
     ),
+    LinkSensorDescription(
+        key="outbound_queue",
+        translation_key="outbound_queue",
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda snapshot: snapshot.outbound_queue,
+    ),
 )
 
 

@@ -13,17 +13,27 @@ from .errors import (
     WahaSessionStatusError,
     WahaStreamClosedError,
 )
-from .models import Me, ServerVersion, SessionInfo, SessionStatus, StreamEvent
+from .models import (
+    ChatSummary,
+    Me,
+    ServerVersion,
+    SessionInfo,
+    SessionStatus,
+    StreamEvent,
+    WaMessage,
+)
 from .stream import EventStream
 
 __all__ = [
     "DEFAULT_STREAM_EVENTS",
+    "ChatSummary",
     "EventStream",
     "Me",
     "ServerVersion",
     "SessionInfo",
     "SessionStatus",
     "StreamEvent",
+    "WaMessage",
     "WahaAuthError",
     "WahaClient",
     "WahaConnectionError",

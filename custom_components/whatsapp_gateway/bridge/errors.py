@@ -46,6 +46,12 @@ class WahaResponseError(WahaError):
         super().__init__(message)
         self.status = status
 
+    @property
+    def permanent(self) -> bool:
+        """Whether repeating the same request cannot help (a 4xx other than 408/429)."""
+        status = self.status
+        return status is not None and 400 <= status < 500 and status not in (408, 429)
+
 
 class WahaStreamClosedError(WahaConnectionError):
     """The event stream ended: closed by the bridge, cut, or silent past the heartbeat."""

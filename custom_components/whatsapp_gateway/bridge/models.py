@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+import math
 from typing import Any
 
 from .errors import WahaResponseError
@@ -153,3 +154,113 @@ class StreamEvent:
         if self.event != "session.status":
             return None
         return SessionStatus.parse(self.payload.get("status"))
+
+
+# Timestamps above this are milliseconds, not seconds (the year 5138 in seconds).
+_MILLISECONDS_THRESHOLD = 100_000_000_000
+
+
+def _timestamp_seconds(value: object) -> float | None:
+    """A WhatsApp timestamp in seconds; milliseconds are recognised and converted."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    seconds = float(value)
+    if seconds > _MILLISECONDS_THRESHOLD:
+        seconds /= 1000
+    return seconds if seconds >= 0 else None
+
+
+def _message_id(value: object) -> str | None:
+    """The serialized message id; some engines nest it (`{"_serialized": ...}`)."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, dict):
+        for key in ("_serialized", "id"):
+            nested = value.get(key)
+            if isinstance(nested, str) and nested:
+                return nested
+    return None
+
+
+def _push_name(data: object) -> str | None:
+    """The sender's push name from the engine-specific `_data` (GOWS, NOWEB, WEBJS)."""
+    if not isinstance(data, dict):
+        return None
+    info = data.get("Info")
+    candidates = [
+        info.get("PushName") if isinstance(info, dict) else None,
+        data.get("pushName"),
+        data.get("notifyName"),
+    ]
+    return next((name for name in candidates if isinstance(name, str) and name), None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaMessage:
+    """A WhatsApp message (`WAMessage`), incoming or sent."""
+
+    id: str
+    chat_id: str
+    from_me: bool
+    timestamp: float | None
+    body: str | None = None
+    has_media: bool = False
+    participant: str | None = None
+    push_name: str | None = None
+
+    @classmethod
+    def parse(cls, data: object) -> WaMessage:
+        """Parse a WAMessage; an id and the chat (`from`, or `to` for own ones) are required."""
+        obj = _expect_object(data, "message")
+        message_id = _message_id(obj.get("id"))
+        if message_id is None:
+            raise WahaResponseError("message: missing id")
+        from_me = obj.get("fromMe") is True
+        chat_id = _optional_str(obj, "to" if from_me else "from")
+        if not chat_id:
+            raise WahaResponseError("message: missing chat")
+        body = obj.get("body")
+        return cls(
+            id=message_id,
+            chat_id=chat_id,
+            from_me=from_me,
+            timestamp=_timestamp_seconds(obj.get("timestamp")),
+            body=body if isinstance(body, str) else None,
+            has_media=obj.get("hasMedia") is True,
+            participant=_optional_str(obj, "participant") or None,
+            push_name=_push_name(obj.get("_data")),
+        )
+
+    @property
+    def is_group(self) -> bool:
+        """Whether the message was posted in a group."""
+        return self.chat_id.endswith("@g.us")
+
+    @property
+    def sender(self) -> str:
+        """Who wrote it: the participant in a group, else the chat itself."""
+        return self.participant if self.is_group and self.participant else self.chat_id
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSummary:
+    """One chat of `chats/overview`, with its newest message (any direction)."""
+
+    id: str
+    name: str | None
+    last_message: WaMessage | None
+
+    @classmethod
+    def parse(cls, data: object) -> ChatSummary:
+        """Parse a ChatSummary; an unreadable `lastMessage` counts as none."""
+        obj = _expect_object(data, "chat")
+        chat_id = obj.get("id")
+        if isinstance(chat_id, dict):
+            chat_id = _message_id(chat_id)
+        if not isinstance(chat_id, str) or not chat_id:
+            raise WahaResponseError("chat: missing id")
+        try:
+            last: WaMessage | None = WaMessage.parse(obj.get("lastMessage"))
+        except WahaResponseError:
+            last = None
+        return cls(id=chat_id, name=_optional_str(obj, "name"), last_message=last)

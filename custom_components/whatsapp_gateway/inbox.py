@@ -1,0 +1,273 @@
+"""Incoming messages: exactly once and in chat order, across stream gaps and restarts.
+
+Live messages come from the event stream. After every gap (the link came back, Home
+Assistant started, the stream stalled) a backfill asks the bridge which chats were active
+(`chats/overview`, newest first) and reads each one's messages since its cursor, merging the
+chats oldest first. While a backfill is due or running, live messages are held back (a bounded
+buffer), so nothing overtakes an older message of the same chat; when the buffer overflows it
+is dropped and the backfill runs again, since every message is also in the chat history.
+
+No Home Assistant import: the caller supplies the history source, the delivery callback and
+the clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+import heapq
+from typing import Protocol
+
+from .bridge import ChatSummary, WahaClient, WaMessage
+from .ledger import MessageLedger
+
+# Pages asked of the bridge.
+OVERVIEW_PAGE = 50
+MESSAGES_PAGE = 100
+# Never read more than this many overview pages in one backfill (2,500 chats).
+MAX_OVERVIEW_PAGES = 50
+# Deliver this many messages, then let the event loop run other work.
+DELIVERY_BATCH = 100
+# Live messages held back while a backfill is due; beyond this they are re-read from history.
+LIVE_BUFFER_LIMIT = 2000
+# Clocks of Home Assistant and WhatsApp differ; a finished backfill vouches for less.
+CLOCK_MARGIN = 120.0
+# Chats that are not conversations.
+IGNORED_CHATS = frozenset({"status@broadcast"})
+
+# Delivers one message (`buffered`: it came through a backfill). It may await (to look up a
+# sender) but must fire its events synchronously after its last await.
+type Deliver = Callable[[WaMessage, bool], Awaitable[None]]
+
+
+class HistorySource(Protocol):
+    """Where a backfill reads what the stream missed (the bridge, for one session)."""
+
+    async def chats_overview(self, *, limit: int, offset: int) -> list[ChatSummary]:
+        """A page of chats, newest activity first."""
+
+    async def chat_messages(
+        self, chat_id: str, *, since: int, limit: int, offset: int
+    ) -> list[WaMessage]:
+        """A page of a chat's incoming messages with `timestamp >= since`, oldest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeHistory:
+    """`HistorySource` over the bridge client for one session."""
+
+    client: WahaClient
+    session_name: str
+
+    async def chats_overview(self, *, limit: int, offset: int) -> list[ChatSummary]:
+        """A page of chats, newest activity first."""
+        return await self.client.chats_overview(self.session_name, limit=limit, offset=offset)
+
+    async def chat_messages(
+        self, chat_id: str, *, since: int, limit: int, offset: int
+    ) -> list[WaMessage]:
+        """A page of a chat's incoming messages since `since`, oldest first."""
+        return await self.client.chat_messages(
+            self.session_name, chat_id, since=since, limit=limit, offset=offset
+        )
+
+
+def is_deliverable(message: WaMessage) -> bool:
+    """Only incoming conversation messages become events (not our own, not stories)."""
+    return not message.from_me and message.chat_id not in IGNORED_CHATS
+
+
+class MessageInbox:
+    """Delivers each incoming message once, in chat order, live or through backfill."""
+
+    def __init__(
+        self,
+        ledger: MessageLedger,
+        deliver: Deliver,
+        *,
+        clock: Callable[[], float],
+        live_buffer_limit: int = LIVE_BUFFER_LIMIT,
+    ) -> None:
+        """Deliver through `deliver(message, buffered)`; `clock` gives UTC seconds."""
+        self.ledger = ledger
+        self._deliver = deliver
+        self._clock = clock
+        self._held: deque[WaMessage] = deque()
+        self._held_limit = live_buffer_limit
+        self._held_overflowed = False
+        self.backfill_due = True
+        self.backfilling = False
+        self.delivered = 0
+
+    @property
+    def held(self) -> int:
+        """Live messages waiting for the backfill to finish."""
+        return len(self._held)
+
+    def mark_gap(self) -> None:
+        """The stream may have missed messages: hold live ones until a backfill ran."""
+        self.backfill_due = True
+
+    async def async_on_live(self, message: WaMessage) -> None:
+        """A message from the stream: deliver now, or hold it while a backfill is due."""
+        if not is_deliverable(message):
+            return
+        if self.backfill_due or self.backfilling:
+            if len(self._held) >= self._held_limit:
+                # The backfill will read them from the chat history instead.
+                self._held.clear()
+                self._held_overflowed = True
+            self._held.append(message)
+            return
+        await self._deliver_once(message, buffered=False)
+
+    async def async_backfill(self, source: HistorySource, *, floor: float) -> int:
+        """Deliver what the stream missed since each chat's cursor (not before `floor`).
+
+        Returns the number of messages delivered. On a bridge error the backfill stays due
+        and the held live messages stay held; the error propagates.
+        """
+        if self.backfilling:
+            return 0
+        self.backfilling = True
+        delivered = 0
+        try:
+            while True:
+                self._held_overflowed = False
+                started = self._clock()
+                delivered += await self._backfill_pass(source, floor)
+                if not self._held_overflowed:
+                    break
+            self.ledger.advance_watermark(started - CLOCK_MARGIN)
+            self.backfill_due = False
+            await self._release_held()
+        finally:
+            self.backfilling = False
+        return delivered
+
+    async def async_give_up_backfill(self) -> None:
+        """Stop waiting for a backfill that keeps failing: deliver the held messages now."""
+        self.backfill_due = False
+        self.ledger.advance_watermark(self._clock() - CLOCK_MARGIN)
+        await self._release_held()
+
+    async def async_find_missed(self, source: HistorySource, *, floor: float, grace: float) -> bool:
+        """Whether a chat's newest incoming message (older than `grace` s) never arrived.
+
+        That is the sign of a stalled stream: the bridge stores messages but emits nothing.
+        """
+        if self.backfill_due or self.backfilling:
+            return False
+        latest = self._clock() - grace
+        for chat in await source.chats_overview(limit=OVERVIEW_PAGE, offset=0):
+            last = chat.last_message
+            if last is None or last.timestamp is None or not is_deliverable(last):
+                continue
+            if last.timestamp < self.ledger.handled_before(floor):
+                break
+            if last.timestamp <= latest and not self.ledger.seen(last.id):
+                return True
+        return False
+
+    async def _backfill_pass(self, source: HistorySource, floor: float) -> int:
+        """Merge the active chats' pages oldest first and deliver the unseen messages."""
+        chats = [chat async for chat in self._active_chats(source, floor)]
+        readers = [
+            _ChatReader(source, chat_id, int(self.ledger.since(chat_id, floor)))
+            for chat_id in chats
+        ]
+        heap: list[tuple[float, int, int, WaMessage]] = []
+        sequence = 0
+        for index, reader in enumerate(readers):
+            first = await reader.next()
+            if first is not None:
+                heap.append((first.timestamp or 0.0, sequence, index, first))
+                sequence += 1
+        heapq.heapify(heap)
+        delivered = 0
+        processed = 0
+        while heap:
+            _, _, index, message = heapq.heappop(heap)
+            if (message.timestamp or 0.0) >= floor and await self._deliver_once(
+                message, buffered=True
+            ):
+                delivered += 1
+            processed += 1
+            if processed % DELIVERY_BATCH == 0:
+                await asyncio.sleep(0)
+            following = await readers[index].next()
+            if following is not None:
+                heapq.heappush(heap, (following.timestamp or 0.0, sequence, index, following))
+                sequence += 1
+        return delivered
+
+    async def _active_chats(self, source: HistorySource, floor: float) -> AsyncIterator[str]:
+        """The chats that may hold undelivered messages, from the newest-first overview."""
+        handled_before = self.ledger.handled_before(floor)
+        for page in range(MAX_OVERVIEW_PAGES):
+            chats = await source.chats_overview(limit=OVERVIEW_PAGE, offset=page * OVERVIEW_PAGE)
+            for chat in chats:
+                last = chat.last_message
+                if chat.id in IGNORED_CHATS or last is None or last.timestamp is None:
+                    continue
+                if last.timestamp < handled_before:
+                    return
+                if self.ledger.needs_backfill(
+                    chat.id,
+                    newest_id=last.id,
+                    newest_timestamp=last.timestamp,
+                    newest_from_me=last.from_me,
+                    floor=floor,
+                ):
+                    yield chat.id
+            if len(chats) < OVERVIEW_PAGE:
+                return
+
+    async def _release_held(self) -> None:
+        while self._held:
+            await self._deliver_once(self._held.popleft(), buffered=False)
+
+    async def _deliver_once(self, message: WaMessage, *, buffered: bool) -> bool:
+        if not is_deliverable(message):
+            return False
+        if self.ledger.seen(message.id):
+            return False
+        # `deliver` fires synchronously at its end; record right after, with no await between,
+        # so a cancellation either delivers and records, or does neither.
+        await self._deliver(message, buffered)
+        timestamp = message.timestamp if message.timestamp is not None else self._clock()
+        self.ledger.record(message.id, message.chat_id, timestamp)
+        self.delivered += 1
+        return True
+
+
+class _ChatReader:
+    """A chat's messages since `since`, oldest first, one page in memory at a time."""
+
+    def __init__(self, source: HistorySource, chat_id: str, since: int) -> None:
+        self._source = source
+        self._chat_id = chat_id
+        self._since = since
+        self._page: deque[WaMessage] = deque()
+        self._offset = 0
+        self._exhausted = False
+
+    async def next(self) -> WaMessage | None:
+        """The next message, or None when the chat has no more."""
+        while not self._page:
+            if self._exhausted:
+                return None
+            page = await self._source.chat_messages(
+                self._chat_id, since=self._since, limit=MESSAGES_PAGE, offset=self._offset
+            )
+            self._offset += len(page)
+            self._exhausted = len(page) < MESSAGES_PAGE
+            # A bridge that ignores the filter must not replay older messages.
+            self._page.extend(
+                message
+                for message in page
+                if message.timestamp is None or message.timestamp >= self._since
+            )
+        return self._page.popleft()

@@ -1,0 +1,208 @@
+"""Incoming messages in Home Assistant: bus events, the `message` event entity, persistence.
+
+The delivery logic (dedupe, cursors, backfill) is `inbox.MessageInbox`; this module turns
+each delivered message into a `whatsapp_gateway_message_received` event, tells the event
+entity, resolves hidden `@lid` senders to phone numbers when the bridge knows them, and keeps
+the ledger in storage. Message bodies and numbers are never logged.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+
+from .bridge import WahaClient, WahaError, WaMessage
+from .const import CONF_BACKFILL_HOURS, DEFAULT_OPTIONS, DOMAIN, EVENT_MESSAGE_RECEIVED, LOGGER
+from .inbox import BridgeHistory, MessageInbox
+from .ledger import MessageLedger
+
+STORAGE_VERSION = 1
+# Write the ledger at most this often while messages flow (and always at shutdown).
+SAVE_DELAY = 10.0
+# A chat's newest message this old that never arrived means the stream stalled.
+STALL_GRACE = 10.0
+# A backfill failing this many times in a row is given up (the held messages go out).
+MAX_BACKFILL_FAILURES = 3
+# Looked-up `@lid` senders remembered (unknown ones are asked again after a while).
+LID_CACHE_SIZE = 1000
+LID_RETRY_AFTER = timedelta(minutes=10)
+
+type MessageListener = Callable[[dict[str, Any]], None]
+
+
+def inbox_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """The store of one entry's dedupe window, cursors and watermark."""
+    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.inbox", private=True)
+
+
+class IncomingMessages:
+    """One entry's incoming message path."""
+
+    def __init__(
+        self, hass: HomeAssistant, entry: ConfigEntry, client: WahaClient, session_name: str
+    ) -> None:
+        """Nothing is read until `async_load`."""
+        self._hass = hass
+        self._entry = entry
+        self._client = client
+        self._session_name = session_name
+        self._history = BridgeHistory(client, session_name)
+        self._store = inbox_store(hass, entry.entry_id)
+        self._backfill_hours = float(
+            entry.options.get(CONF_BACKFILL_HOURS, DEFAULT_OPTIONS[CONF_BACKFILL_HOURS])
+        )
+        self._listeners: list[MessageListener] = []
+        self._lids: OrderedDict[str, tuple[str | None, datetime]] = OrderedDict()
+        self._device_id: str | None = None
+        self._failures = 0
+        now = dt_util.utcnow().timestamp()
+        self.inbox = MessageInbox(MessageLedger(watermark=now), self._async_deliver, clock=_now)
+
+    async def async_load(self) -> None:
+        """Restore the ledger; a brand-new entry starts now, so it replays no history."""
+        stored = await self._store.async_load()
+        if stored is None:
+            self._schedule_save()
+            return
+        self.inbox.ledger = MessageLedger.from_dict(stored, default_watermark=_now())
+
+    async def async_save(self) -> None:
+        """Write the ledger now (at shutdown)."""
+        await self._store.async_save(self._storage_data())
+
+    @callback
+    def async_add_listener(self, listener: MessageListener) -> CALLBACK_TYPE:
+        """Call `listener` with each received message's event data."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    @callback
+    def mark_gap(self) -> None:
+        """The stream may have missed messages: backfill before delivering live ones."""
+        self.inbox.mark_gap()
+
+    @property
+    def backfill_due(self) -> bool:
+        """Whether a backfill should run (and none is running)."""
+        return self.inbox.backfill_due and not self.inbox.backfilling
+
+    async def async_on_live(self, message: WaMessage) -> None:
+        """A message from the stream."""
+        await self.inbox.async_on_live(message)
+
+    async def async_backfill(self) -> None:
+        """Deliver what was missed; after repeated failures, give up on this gap."""
+        try:
+            delivered = await self.inbox.async_backfill(self._history, floor=self._floor())
+        except WahaError as err:
+            self._failures += 1
+            if self._failures < MAX_BACKFILL_FAILURES:
+                LOGGER.debug("Could not read the messages missed while offline: %s", err)
+                return
+            LOGGER.warning(
+                "Could not read the messages missed while offline from %s (%s); "
+                "delivering new messages without them",
+                self._client.origin,
+                err,
+            )
+            self._failures = 0
+            await self.inbox.async_give_up_backfill()
+            self._schedule_save()
+            return
+        self._failures = 0
+        if delivered:
+            LOGGER.info("Delivered %s messages received while offline", delivered)
+        self._schedule_save()
+
+    async def async_stream_stalled(self) -> bool:
+        """Whether the bridge holds a message the stream never delivered."""
+        try:
+            return await self.inbox.async_find_missed(
+                self._history, floor=self._floor(), grace=STALL_GRACE
+            )
+        except WahaError as err:
+            LOGGER.debug("Could not check the chats for missed messages: %s", err)
+            return False
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Sizes only: no ids, chats or text."""
+        ledger = self.inbox.ledger
+        return {
+            "dedupe_window": len(ledger),
+            "chats_with_cursor": ledger.chat_count,
+            "held_live_messages": self.inbox.held,
+            "backfill_due": self.inbox.backfill_due,
+            "delivered_since_start": self.inbox.delivered,
+        }
+
+    # ----------------------------------------------------------------------------------
+
+    def _floor(self) -> float:
+        """Nothing older than `backfill_hours` is replayed."""
+        return _now() - self._backfill_hours * 3600
+
+    async def _async_deliver(self, message: WaMessage, buffered: bool) -> None:
+        sender = message.sender
+        if sender.endswith("@lid"):
+            sender = await self._async_resolve_lid(sender)
+        timestamp = message.timestamp if message.timestamp is not None else _now()
+        data: dict[str, Any] = {
+            "config_entry_id": self._entry.entry_id,
+            "device_id": self._get_device_id(),
+            "message_id": message.id,
+            "chat_id": message.chat_id,
+            "sender": sender,
+            "sender_name": message.push_name,
+            "text": message.body or "",
+            "timestamp": datetime.fromtimestamp(timestamp, UTC).isoformat(),
+            "is_group": message.is_group,
+            "has_media": message.has_media,
+            "buffered": buffered,
+        }
+        # From here on, synchronous: see `inbox.Deliver`.
+        self._hass.bus.async_fire(EVENT_MESSAGE_RECEIVED, data)
+        for listener in list(self._listeners):
+            listener(data)
+        self._schedule_save()
+
+    async def _async_resolve_lid(self, lid: str) -> str:
+        """The phone chat id behind a hidden id when the bridge knows it, else the id."""
+        now = dt_util.utcnow()
+        cached = self._lids.get(lid)
+        if cached is not None and (cached[0] is not None or now - cached[1] < LID_RETRY_AFTER):
+            return cached[0] or lid
+        try:
+            phone = await self._client.lid_to_phone(self._session_name, lid)
+        except WahaError as err:
+            LOGGER.debug("Could not resolve a hidden sender id: %s", err)
+            phone = None
+        self._lids[lid] = (phone, now)
+        if len(self._lids) > LID_CACHE_SIZE:
+            self._lids.popitem(last=False)
+        return phone or lid
+
+    def _get_device_id(self) -> str | None:
+        if self._device_id is None:
+            base_id = self._entry.unique_id or self._entry.entry_id
+            device = dr.async_get(self._hass).async_get_device(identifiers={(DOMAIN, base_id)})
+            self._device_id = device.id if device else None
+        return self._device_id
+
+    @callback
+    def _schedule_save(self) -> None:
+        self._store.async_delay_save(self._storage_data, SAVE_DELAY)
+
+    def _storage_data(self) -> dict[str, Any]:
+        return self.inbox.ledger.as_dict()
+
+
+def _now() -> float:
+    return dt_util.utcnow().timestamp()

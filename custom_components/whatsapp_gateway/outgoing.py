@@ -1,0 +1,335 @@
+"""Outgoing messages: send now when the link is up, else queue, persist and flush in order.
+
+Every message gets the bridge's pre-generated id before its first try and keeps it. When an
+answer is lost, the next try first looks for that id among the chat's own messages, so a
+message is sent at most once. Queued messages go out oldest first on reconnect, within
+`send_rate` per minute; each later delivery fires `whatsapp_gateway_message_sent` with
+`delayed: true`, each expiry or rejection `whatsapp_gateway_message_failed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from uuid import uuid4
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+
+from .bridge import WahaClient, WahaError, WahaResponseError
+from .const import (
+    CONF_QUEUE_TTL,
+    CONF_SEND_RATE,
+    DEFAULT_OPTIONS,
+    DOMAIN,
+    EVENT_MESSAGE_FAILED,
+    EVENT_MESSAGE_SENT,
+    LOGGER,
+)
+from .outbox import OutboundQueue, QueuedMessage, QueueFullError, SendRateLimiter
+
+STORAGE_VERSION = 1
+SAVE_DELAY = 1.0
+# After a transient failure, the queue is tried again this much later (or on reconnect).
+RETRY_AFTER = 30.0
+# A lost answer is looked for among the chat's own messages sent since shortly before.
+LOOKBACK = 60
+LOOKUP_PAGE = 100
+
+FAILED_EXPIRED = "expired"
+FAILED_REJECTED = "rejected"
+
+
+def outbox_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """The store of one entry's outgoing queue."""
+    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.outbox", private=True)
+
+
+def _send_error(key: str, **placeholders: str) -> HomeAssistantError:
+    return HomeAssistantError(
+        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
+    )
+
+
+class OutgoingMessages:
+    """One entry's outgoing queue and sender."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        client: WahaClient,
+        session_name: str,
+        *,
+        is_connected: Callable[[], bool],
+        on_change: Callable[[], None],
+    ) -> None:
+        """Nothing is read until `async_load`."""
+        self._hass = hass
+        self._entry = entry
+        self._client = client
+        self._session_name = session_name
+        self._is_connected = is_connected
+        self._on_change = on_change
+        self._ttl = float(entry.options.get(CONF_QUEUE_TTL, DEFAULT_OPTIONS[CONF_QUEUE_TTL]))
+        self._limiter = SendRateLimiter(
+            int(entry.options.get(CONF_SEND_RATE, DEFAULT_OPTIONS[CONF_SEND_RATE]))
+        )
+        self._store = outbox_store(hass, entry.entry_id)
+        self._queue = OutboundQueue()
+        self._flushing = False
+        self._flush_unsub: CALLBACK_TYPE | None = None
+        self._expiry_unsub: CALLBACK_TYPE | None = None
+        self._shut_down = False
+
+    def __len__(self) -> int:
+        """The number of queued messages."""
+        return len(self._queue)
+
+    async def async_load(self) -> None:
+        """Restore the queue; messages that expired meanwhile fail now."""
+        stored = await self._store.async_load() or {}
+        self._queue = OutboundQueue.from_list(stored.get("queue"))
+        self._expire()
+        self._schedule_expiry()
+
+    async def async_shutdown(self) -> None:
+        """Cancel the timers and write the queue."""
+        self._shut_down = True
+        for unsub in (self._flush_unsub, self._expiry_unsub):
+            if unsub is not None:
+                unsub()
+        self._flush_unsub = self._expiry_unsub = None
+        await self._store.async_save(self._storage_data())
+
+    async def async_send(
+        self, chat_id: str, text: str, *, queue: bool = True, ttl: float | None = None
+    ) -> dict[str, Any]:
+        """Send now if the link is up and nothing waits; else queue (or raise)."""
+        now = _now()
+        message = QueuedMessage(
+            queue_id=uuid4().hex,
+            chat_id=chat_id,
+            text=text,
+            created=now,
+            expires=now + (ttl if ttl is not None else self._ttl),
+        )
+        can_send_now = (
+            self._is_connected()
+            and not self._queue
+            and not self._flushing
+            and self._limiter.delay(now) == 0
+        )
+        if can_send_now:
+            attempted = [message]
+            try:
+                message_id = await self._async_deliver(message, attempted.append)
+            except WahaError as err:
+                if isinstance(err, WahaResponseError) and err.permanent:
+                    raise _send_error("send_rejected", error=str(err)) from None
+                if not queue:
+                    raise _send_error("send_failed", error=str(err)) from None
+                LOGGER.debug("Sending failed (%s); queueing the message", err)
+                return self._enqueue(attempted[-1])
+            self._fire_sent(message, message_id, delayed=False)
+            return {"status": "sent", "message_id": message_id, "queue_id": message.queue_id}
+        if not queue:
+            if self._is_connected() and not self._queue:
+                raise _send_error("rate_limited")
+            raise _send_error("not_connected")
+        return self._enqueue(message)
+
+    @callback
+    def async_on_connected(self) -> None:
+        """The link is up: flush the queue now."""
+        if self._queue:
+            self._schedule_flush(0)
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Sizes and ages only: no targets or text."""
+        now = _now()
+        return {
+            "queued": len(self._queue),
+            "oldest_age_s": round(now - min(m.created for m in self._queue), 1)
+            if self._queue
+            else None,
+            "awaiting_confirmation": sum(1 for m in self._queue if m.attempts),
+        }
+
+    # ----------------------------------------------------------------------------------
+
+    def _enqueue(self, message: QueuedMessage) -> dict[str, Any]:
+        try:
+            self._queue.append(message)
+        except QueueFullError:
+            raise _send_error("queue_full", size=str(len(self._queue))) from None
+        self._changed()
+        if self._is_connected():
+            self._schedule_flush(RETRY_AFTER if message.attempts else 0)
+        return {"status": "queued", "queue_id": message.queue_id}
+
+    async def _async_deliver(
+        self, message: QueuedMessage, on_attempt: Callable[[QueuedMessage], Any]
+    ) -> str:
+        """Send `message` under its pre-generated id; at most once even if answers got lost."""
+        if message.message_id is not None:
+            found = await self._async_find_sent(message, message.message_id)
+            if found is not None:
+                return found
+            attempt = message.with_attempt(message.message_id)
+        else:
+            attempt = message.with_attempt(await self._client.new_message_id(self._session_name))
+        on_attempt(attempt)
+        message_id = await self._client.send_text(
+            self._session_name, attempt.chat_id, attempt.text, message_id=attempt.message_id
+        )
+        self._limiter.record(_now())
+        return message_id
+
+    async def _async_find_sent(self, message: QueuedMessage, message_id: str) -> str | None:
+        """The id under which an earlier try of `message` reached the chat, if it did."""
+        sent = await self._client.chat_messages(
+            self._session_name,
+            message.chat_id,
+            since=int(message.created) - LOOKBACK,
+            limit=LOOKUP_PAGE,
+            from_me=True,
+            newest_first=True,
+        )
+        for candidate in sent:
+            if candidate.id == message_id or message_id in candidate.id.split("_"):
+                LOGGER.debug("A queued message had been sent already; not sending it again")
+                return candidate.id
+        return None
+
+    def _schedule_flush(self, delay: float) -> None:
+        if self._shut_down:
+            return
+        if self._flush_unsub is not None:
+            self._flush_unsub()
+        self._flush_unsub = async_call_later(
+            self._hass,
+            delay,
+            HassJob(self._flush_timer, f"{DOMAIN} flush", cancel_on_shutdown=True),
+        )
+
+    @callback
+    def _flush_timer(self, _now: datetime) -> None:
+        self._flush_unsub = None
+        self._entry.async_create_background_task(
+            self._hass, self._async_flush(), f"{DOMAIN} flush outgoing messages"
+        )
+
+    async def _async_flush(self) -> None:
+        """Send the queue oldest first while the link is up, within the send rate."""
+        if self._flushing:
+            return
+        self._flushing = True
+        try:
+            while self._is_connected() and not self._shut_down:
+                self._expire()
+                head = self._queue.head()
+                if head is None:
+                    return
+                wait = self._limiter.delay(_now())
+                if wait > 0:
+                    self._schedule_flush(wait)
+                    return
+                try:
+                    message_id = await self._async_deliver(head, self._record_attempt)
+                except WahaResponseError as err:
+                    if not err.permanent:
+                        self._retry_later(err)
+                        return
+                    LOGGER.warning("The bridge rejected a queued message: %s", err)
+                    if self._queue.remove(head.queue_id) is not None:
+                        self._changed()
+                        self._fire_failed(head, FAILED_REJECTED)
+                    continue
+                except WahaError as err:
+                    self._retry_later(err)
+                    return
+                if self._queue.remove(head.queue_id) is not None:
+                    self._changed()
+                self._fire_sent(head, message_id, delayed=True)
+        finally:
+            self._flushing = False
+
+    def _record_attempt(self, attempt: QueuedMessage) -> None:
+        if self._queue.update(attempt):
+            self._store.async_delay_save(self._storage_data, SAVE_DELAY)
+
+    def _retry_later(self, err: WahaError) -> None:
+        LOGGER.debug("Sending a queued message failed (%s); trying again later", err)
+        self._schedule_flush(RETRY_AFTER)
+
+    def _expire(self) -> None:
+        expired = self._queue.remove_expired(_now())
+        for message in expired:
+            LOGGER.info("A queued message expired before the link came back")
+            self._fire_failed(message, FAILED_EXPIRED)
+        if expired:
+            self._changed()
+
+    @callback
+    def _expiry_timer(self, _now: datetime) -> None:
+        self._expiry_unsub = None
+        if self._flushing:
+            # The flush expires messages itself, never the one it is sending; look again soon.
+            self._schedule_expiry(min_delay=1.0)
+        else:
+            self._expire()
+
+    def _schedule_expiry(self, *, min_delay: float = 0.0) -> None:
+        if self._expiry_unsub is not None:
+            self._expiry_unsub()
+            self._expiry_unsub = None
+        expiry = self._queue.next_expiry()
+        if expiry is None or self._shut_down:
+            return
+        self._expiry_unsub = async_call_later(
+            self._hass,
+            max(expiry - _now(), min_delay),
+            HassJob(self._expiry_timer, f"{DOMAIN} queue expiry", cancel_on_shutdown=True),
+        )
+
+    def _changed(self) -> None:
+        """The queue changed: persist it, re-arm the expiry timer, update the sensor."""
+        self._store.async_delay_save(self._storage_data, SAVE_DELAY)
+        self._schedule_expiry()
+        self._on_change()
+
+    def _fire_sent(self, message: QueuedMessage, message_id: str, *, delayed: bool) -> None:
+        self._hass.bus.async_fire(
+            EVENT_MESSAGE_SENT,
+            {
+                "config_entry_id": self._entry.entry_id,
+                "queue_id": message.queue_id,
+                "message_id": message_id,
+                "target": message.chat_id,
+                "delayed": delayed,
+            },
+        )
+
+    def _fire_failed(self, message: QueuedMessage, reason: str) -> None:
+        self._hass.bus.async_fire(
+            EVENT_MESSAGE_FAILED,
+            {
+                "config_entry_id": self._entry.entry_id,
+                "queue_id": message.queue_id,
+                "target": message.chat_id,
+                "reason": reason,
+            },
+        )
+
+    def _storage_data(self) -> dict[str, Any]:
+        return {"queue": self._queue.as_list()}
+
+
+def _now() -> float:
+    return dt_util.utcnow().timestamp()
