@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+import math
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -63,8 +64,11 @@ class IncomingMessages:
         self._lids: OrderedDict[str, tuple[str | None, datetime]] = OrderedDict()
         self._device_id: str | None = None
         self._failures = 0
-        now = dt_util.utcnow().timestamp()
-        self.inbox = MessageInbox(MessageLedger(watermark=now), self._async_deliver, clock=_now)
+        # WhatsApp timestamps are whole seconds: a message of this very second is not handled.
+        watermark = math.floor(_now())
+        self.inbox = MessageInbox(
+            MessageLedger(watermark=watermark), self._async_deliver, clock=_now
+        )
 
     async def async_load(self) -> None:
         """Restore the ledger; a brand-new entry starts now, so it replays no history."""
@@ -72,7 +76,9 @@ class IncomingMessages:
         if stored is None:
             self._schedule_save()
             return
-        self.inbox.ledger = MessageLedger.from_dict(stored, default_watermark=_now())
+        self.inbox.ledger = MessageLedger.from_dict(
+            stored, default_watermark=self.inbox.ledger.watermark
+        )
 
     async def async_save(self) -> None:
         """Write the ledger now (at shutdown)."""
@@ -191,9 +197,11 @@ class IncomingMessages:
 
     def _get_device_id(self) -> str | None:
         if self._device_id is None:
-            base_id = self._entry.unique_id or self._entry.entry_id
-            device = dr.async_get(self._hass).async_get_device(identifiers={(DOMAIN, base_id)})
-            self._device_id = device.id if device else None
+            # The entry has exactly one device: the gateway.
+            devices = dr.async_entries_for_config_entry(
+                dr.async_get(self._hass), self._entry.entry_id
+            )
+            self._device_id = devices[0].id if devices else None
         return self._device_id
 
     @callback
