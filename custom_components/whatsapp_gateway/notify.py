@@ -14,13 +14,13 @@ from homeassistant.config_entries import (
     ConfigSubentry,
 )
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
-from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import ATTR_TARGET, SUBENTRY_RECIPIENT
+from .const import ATTR_TARGET, DOMAIN, SUBENTRY_RECIPIENT
 from .coordinator import WhatsAppGatewayConfigEntry, WhatsAppGatewayCoordinator
-from .entity import WhatsAppGatewayEntity
 
 PARALLEL_UPDATES = 0
 
@@ -55,13 +55,29 @@ async def async_setup_entry(
     )
 
 
-class RecipientNotifyEntity(WhatsAppGatewayEntity, NotifyEntity):
-    """Sends to one WhatsApp chat; queued while the link is down."""
+class RecipientNotifyEntity(CoordinatorEntity[WhatsAppGatewayCoordinator], NotifyEntity):
+    """Sends to one WhatsApp chat; queued while the link is down.
+
+    Each recipient is a device of its own, linked through the gateway: a device belongs to
+    one config subentry at most.
+    """
+
+    _attr_has_entity_name = True
+    _attr_name = None
 
     def __init__(self, coordinator: WhatsAppGatewayCoordinator, subentry: ConfigSubentry) -> None:
         """Bind the entity to a recipient subentry."""
-        super().__init__(coordinator, EntityDescription(key=f"recipient_{subentry.subentry_id}"))
-        self._attr_name = subentry.title
+        super().__init__(coordinator)
+        entry = coordinator.config_entry
+        base_id = entry.unique_id or entry.entry_id
+        self._attr_unique_id = f"{base_id}_recipient_{subentry.subentry_id}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, f"{base_id}_recipient_{subentry.subentry_id}")},
+            entry_type=DeviceEntryType.SERVICE,
+            name=subentry.title,
+            manufacturer="WhatsApp",
+            model="Recipient",
+        )
         self._chat_id: str = subentry.data[ATTR_TARGET]
 
     @property

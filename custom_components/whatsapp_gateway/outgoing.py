@@ -139,7 +139,8 @@ class OutgoingMessages:
             self._fire_sent(message, message_id, delayed=False)
             return {"status": "sent", "message_id": message_id, "queue_id": message.queue_id}
         if not queue:
-            if self._is_connected() and not self._queue:
+            if self._is_connected():
+                # Up, but earlier messages wait or the send rate is used up.
                 raise _send_error("rate_limited")
             raise _send_error("not_connected")
         return self._enqueue(message)
@@ -212,6 +213,10 @@ class OutgoingMessages:
             return
         if self._flush_unsub is not None:
             self._flush_unsub()
+            self._flush_unsub = None
+        if delay <= 0:
+            self._start_flush()
+            return
         self._flush_unsub = async_call_later(
             self._hass,
             delay,
@@ -221,6 +226,9 @@ class OutgoingMessages:
     @callback
     def _flush_timer(self, _now: datetime) -> None:
         self._flush_unsub = None
+        self._start_flush()
+
+    def _start_flush(self) -> None:
         self._entry.async_create_background_task(
             self._hass, self._async_flush(), f"{DOMAIN} flush outgoing messages"
         )
