@@ -10,6 +10,7 @@ import pytest
 
 from bridge_double import BridgeDouble, SessionStatus as DoubleStatus
 from custom_components.whatsapp_gateway.bridge import (
+    ChatSummary,
     Me,
     ServerVersion,
     SessionInfo,
@@ -21,6 +22,7 @@ from custom_components.whatsapp_gateway.bridge import (
     WahaResponseError,
     WahaSessionNotFoundError,
     WahaSessionStatusError,
+    WaMessage,
 )
 
 from .conftest import API_KEY
@@ -169,3 +171,94 @@ def test_models_are_lenient() -> None:
     assert event.me == Me(id="1@c.us")
     with pytest.raises(WahaResponseError):
         StreamEvent.parse({"payload": {}})
+
+
+async def test_message_calls_against_the_double(
+    http: aiohttp.ClientSession, bridge: BridgeDouble
+) -> None:
+    client = WahaClient(http, bridge.url, API_KEY)
+    chat = "4917612345678@c.us"
+    first = await bridge.emit_message("default", chat_id=chat, body="one", timestamp=1000)
+    await bridge.emit_message("default", chat_id=chat, body="two", timestamp=2000)
+    [summary] = await client.chats_overview("default", limit=10)
+    assert summary.id == chat
+    assert summary.last_message is not None
+    assert summary.last_message.body == "two"
+    page = await client.chat_messages("default", chat, since=1500, limit=10)
+    assert [m.body for m in page] == ["two"]
+    everything = await client.chat_messages("default", chat, since=None, limit=10, from_me=None)
+    assert [m.id for m in everything] == [first["id"], everything[1].id]
+    key = await client.new_message_id("default")
+    sent_id = await client.send_text("default", chat, "reply", message_id=key)
+    assert key in sent_id
+    mine = await client.chat_messages(
+        "default", chat, since=None, limit=10, from_me=True, newest_first=True
+    )
+    assert [m.id for m in mine] == [sent_id]
+    assert mine[0].from_me
+    assert await client.lid_to_phone("default", "999@lid") is None
+    bridge.add_lid("default", "123@lid", chat)
+    assert await client.lid_to_phone("default", "123@lid") == chat
+
+
+async def test_odd_message_answers(http: aiohttp.ClientSession) -> None:
+    answers: dict[str, object] = {
+        "/api/default/new-message-id": {"nope": 1},
+        "/api/sendText": {"key": {"id": "NESTED"}},
+        "/api/default/chats/overview": {"not": "a list"},
+    }
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.json_response(answers[request.path])
+
+    runner, url = await serve(handler)
+    try:
+        client = WahaClient(http, url, API_KEY)
+        with pytest.raises(WahaResponseError):
+            await client.new_message_id("default")
+        assert await client.send_text("default", "1@c.us", "x") == "NESTED"
+        answers["/api/sendText"] = {"_data": {"id": {"id": "DEEP"}}}
+        assert await client.send_text("default", "1@c.us", "x") == "DEEP"
+        answers["/api/sendText"] = {"id": {"_serialized": "SERIAL"}}
+        assert await client.send_text("default", "1@c.us", "x") == "SERIAL"
+        answers["/api/sendText"] = []
+        assert await client.send_text("default", "1@c.us", "x", message_id="MINE") == "MINE"
+        with pytest.raises(WahaResponseError):
+            await client.chats_overview("default", limit=5)
+    finally:
+        await runner.cleanup()
+
+
+def test_message_models_are_lenient() -> None:
+    base = {"id": "false_1@c.us_A", "from": "1@c.us", "timestamp": 1_700_000_000}
+    message = WaMessage.parse(base)
+    assert (message.chat_id, message.sender, message.is_group) == ("1@c.us", "1@c.us", False)
+    assert WaMessage.parse({**base, "timestamp": 1_700_000_000_123}).timestamp == 1_700_000_000.123
+    for bad in (None, True, float("nan"), -5, "soon"):
+        assert WaMessage.parse({**base, "timestamp": bad}).timestamp is None
+    nested = WaMessage.parse({**base, "id": {"_serialized": "S", "id": "x"}})
+    assert nested.id == "S"
+    assert WaMessage.parse({**base, "id": {"id": "X"}}).id == "X"
+    own = WaMessage.parse({**base, "fromMe": True, "to": "2@c.us"})
+    assert (own.from_me, own.chat_id) == (True, "2@c.us")
+    group = WaMessage.parse(
+        {**base, "from": "5@g.us", "participant": "7@lid", "_data": {"Info": {"PushName": "P"}}}
+    )
+    assert (group.sender, group.is_group, group.push_name) == ("7@lid", True, "P")
+    assert WaMessage.parse({**base, "_data": {"notifyName": "N"}}).push_name == "N"
+    assert WaMessage.parse({**base, "_data": {"pushName": "Q"}}).push_name == "Q"
+    assert WaMessage.parse({**base, "_data": "junk"}).push_name is None
+    for broken in ({**base, "id": None}, {**base, "id": {}}, {"id": "x"}, []):
+        with pytest.raises(WahaResponseError):
+            WaMessage.parse(broken)
+    chat = ChatSummary.parse({"id": {"_serialized": "1@c.us"}, "lastMessage": {"junk": 1}})
+    assert (chat.id, chat.last_message) == ("1@c.us", None)
+    with pytest.raises(WahaResponseError):
+        ChatSummary.parse({"id": 5})
+
+
+def test_permanent_errors() -> None:
+    assert WahaResponseError("x", status=400).permanent
+    assert not WahaResponseError("x", status=429).permanent
+    assert not WahaResponseError("x", status=500).permanent
+    assert not WahaResponseError("x").permanent

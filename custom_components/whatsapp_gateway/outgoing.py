@@ -9,7 +9,9 @@ message is sent at most once. Queued messages go out oldest first on reconnect, 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+import contextlib
 from datetime import datetime
 from typing import Any
 from uuid import uuid4
@@ -83,6 +85,7 @@ class OutgoingMessages:
         self._store = outbox_store(hass, entry.entry_id)
         self._queue = OutboundQueue()
         self._flushing = False
+        self._flush_task: asyncio.Task[None] | None = None
         self._flush_unsub: CALLBACK_TYPE | None = None
         self._expiry_unsub: CALLBACK_TYPE | None = None
         self._shut_down = False
@@ -105,6 +108,11 @@ class OutgoingMessages:
             if unsub is not None:
                 unsub()
         self._flush_unsub = self._expiry_unsub = None
+        # A send in flight must not finish after the queue was written.
+        if self._flush_task is not None and not self._flush_task.done():
+            self._flush_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flush_task
         await self._store.async_save(self._storage_data())
 
     async def async_send(
@@ -229,7 +237,9 @@ class OutgoingMessages:
         self._start_flush()
 
     def _start_flush(self) -> None:
-        self._entry.async_create_background_task(
+        if self._flush_task is not None and not self._flush_task.done():
+            return
+        self._flush_task = self._entry.async_create_background_task(
             self._hass, self._async_flush(), f"{DOMAIN} flush outgoing messages"
         )
 
