@@ -12,6 +12,7 @@ from homeassistant.config_entries import SOURCE_USER, ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
@@ -357,3 +358,11 @@ async def test_recipients_configured_before_setup_get_entities(
     )
     await setup_connected(hass, config_entry)
     assert hass.states.get("notify.family") is not None
+    # Removing the recipient removes its entity and device without a reload.
+    [subentry_id] = config_entry.subentries
+    hass.config_entries.async_remove_subentry(config_entry, subentry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get("notify.family") is None
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), config_entry.entry_id)
+    assert [device.name for device in devices] == ["Alice Phone"]
+    assert state_of(hass, CONNECTED) == "on"
