@@ -60,12 +60,15 @@ from .const import (
 from .incoming import IncomingMessages
 from .models import ConnectionState, DisconnectReason, LinkSnapshot
 from .outgoing import OutgoingMessages
+from .storage import PeriodicSave
 
 type WhatsAppGatewayConfigEntry = ConfigEntry[WhatsAppGatewayCoordinator]
 
 STORAGE_VERSION = 1
 # The availability sensor stays unknown until this much time was observed.
 AVAILABILITY_MIN_OBSERVED = 60.0
+# Handle this many buffered stream frames, then let the event loop run other work.
+STREAM_BATCH = 100
 # Write the availability timeline and counters at most this often (and at shutdown).
 STORAGE_SAVE_DELAY = 60.0
 
@@ -109,6 +112,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         self._presence_keepalive: bool = entry_option(entry, CONF_PRESENCE_KEEPALIVE)
         self._random_fraction = random_fraction
         self._store = link_store(hass, entry.entry_id)
+        self._saver = PeriodicSave(self._store, self._storage_data, STORAGE_SAVE_DELAY)
 
         self.server: ServerVersion | None = None
         self.me: Me | None = None
@@ -173,9 +177,8 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         """Poll: connect when idle, reconcile the session status, keep presence."""
         if self._shut_down or self._state is ConnectionState.AUTH_FAILED:
             return self._snapshot()
-        # Keep a save pending: Home Assistant flushes it when it stops, so the time observed
-        # since the last state change is not lost to the availability timeline.
-        self._store.async_delay_save(self._storage_data, STORAGE_SAVE_DELAY)
+        # Write the timeline regularly: the time observed since the last state change counts.
+        self._saver.schedule()
         first = not self._has_data
         if self._stream is None or self._stream.closed:
             if self._retry_unsub is None and not self._connecting:
@@ -205,7 +208,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         await self.incoming.async_save()
         await self.outgoing.async_shutdown()
         self._timeline.stop(dt_util.utcnow().timestamp())
-        await self._store.async_save(self._storage_data())
+        await self._saver.async_save_now()
         await super().async_shutdown()
 
     # ----------------------------------------------------------------------------------
@@ -276,10 +279,15 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
     async def _async_read_stream(self, stream: EventStream) -> None:
         """Consume events until the stream ends, then hand over to the reconnect logic."""
         try:
+            handled = 0
             async for event in stream:
                 if stream is not self._stream:
                     return
                 await self._async_handle_event(event)
+                handled += 1
+                if handled % STREAM_BATCH == 0:
+                    # Frames already buffered are read without suspending: let others run.
+                    await asyncio.sleep(0)
         except WahaAuthError:
             if stream is self._stream:
                 self._enter_auth_failed()
@@ -598,7 +606,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
                 self._lost_at = None
         if state is not ConnectionState.RECONNECTING and self._retry_unsub is None:
             self._next_attempt = None
-        self._store.async_delay_save(self._storage_data, STORAGE_SAVE_DELAY)
+        self._saver.schedule()
         self._publish()
 
     def _snapshot(self) -> LinkSnapshot:

@@ -149,9 +149,13 @@ class MessageInbox:
 
     async def async_give_up_backfill(self) -> None:
         """Stop waiting for a backfill that keeps failing: deliver the held messages now."""
-        self.backfill_due = False
-        self.ledger.advance_watermark(self._clock() - CLOCK_MARGIN)
-        await self._release_held()
+        self.backfilling = True
+        try:
+            self.backfill_due = False
+            self.ledger.advance_watermark(self._clock() - CLOCK_MARGIN)
+            await self._release_held()
+        finally:
+            self.backfilling = False
 
     async def async_find_missed(self, source: HistorySource, *, floor: float, grace: float) -> bool:
         """Whether a chat's newest incoming message (older than `grace` s) never arrived.
@@ -226,8 +230,13 @@ class MessageInbox:
                 return
 
     async def _release_held(self) -> None:
+        """Deliver the held live messages; new live ones queue behind them meanwhile."""
+        released = 0
         while self._held:
             await self._deliver_once(self._held.popleft(), buffered=False)
+            released += 1
+            if released % DELIVERY_BATCH == 0:
+                await asyncio.sleep(0)
 
     async def _deliver_once(self, message: WaMessage, *, buffered: bool) -> bool:
         if not is_deliverable(message):

@@ -24,6 +24,7 @@ from .bridge import WahaClient, WahaError, WaMessage
 from .const import CONF_BACKFILL_HOURS, DEFAULT_OPTIONS, DOMAIN, EVENT_MESSAGE_RECEIVED, LOGGER
 from .inbox import BridgeHistory, MessageInbox
 from .ledger import MessageLedger
+from .storage import PeriodicSave
 
 STORAGE_VERSION = 1
 # Write the ledger at most this often while messages flow (and always at shutdown).
@@ -57,6 +58,7 @@ class IncomingMessages:
         self._session_name = session_name
         self._history = BridgeHistory(client, session_name)
         self._store = inbox_store(hass, entry.entry_id)
+        self._saver = PeriodicSave(self._store, self._storage_data, SAVE_DELAY)
         self._backfill_hours = float(
             entry.options.get(CONF_BACKFILL_HOURS, DEFAULT_OPTIONS[CONF_BACKFILL_HOURS])
         )
@@ -82,7 +84,7 @@ class IncomingMessages:
 
     async def async_save(self) -> None:
         """Write the ledger now (at shutdown)."""
-        await self._store.async_save(self._storage_data())
+        await self._saver.async_save_now()
 
     @callback
     def async_add_listener(self, listener: MessageListener) -> CALLBACK_TYPE:
@@ -206,7 +208,7 @@ class IncomingMessages:
 
     @callback
     def _schedule_save(self) -> None:
-        self._store.async_delay_save(self._storage_data, SAVE_DELAY)
+        self._saver.schedule()
 
     def _storage_data(self) -> dict[str, Any]:
         return self.inbox.ledger.as_dict()

@@ -34,6 +34,7 @@ from .const import (
     LOGGER,
 )
 from .outbox import OutboundQueue, QueuedMessage, QueueFullError, SendRateLimiter
+from .storage import PeriodicSave
 
 STORAGE_VERSION = 1
 SAVE_DELAY = 1.0
@@ -83,6 +84,7 @@ class OutgoingMessages:
             int(entry.options.get(CONF_SEND_RATE, DEFAULT_OPTIONS[CONF_SEND_RATE]))
         )
         self._store = outbox_store(hass, entry.entry_id)
+        self._saver = PeriodicSave(self._store, self._storage_data, SAVE_DELAY)
         self._queue = OutboundQueue()
         self._flushing = False
         self._flush_task: asyncio.Task[None] | None = None
@@ -113,7 +115,7 @@ class OutgoingMessages:
             self._flush_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flush_task
-        await self._store.async_save(self._storage_data())
+        await self._saver.async_save_now()
 
     async def async_send(
         self, chat_id: str, text: str, *, queue: bool = True, ttl: float | None = None
@@ -280,7 +282,7 @@ class OutgoingMessages:
 
     def _record_attempt(self, attempt: QueuedMessage) -> None:
         if self._queue.update(attempt):
-            self._store.async_delay_save(self._storage_data, SAVE_DELAY)
+            self._saver.schedule()
 
     def _retry_later(self, err: WahaError) -> None:
         LOGGER.debug("Sending a queued message failed (%s); trying again later", err)
@@ -318,7 +320,7 @@ class OutgoingMessages:
 
     def _changed(self) -> None:
         """The queue changed: persist it, re-arm the expiry timer, update the sensor."""
-        self._store.async_delay_save(self._storage_data, SAVE_DELAY)
+        self._saver.schedule()
         self._schedule_expiry()
         self._on_change()
 
