@@ -30,6 +30,7 @@ from typing import Any
 import aiohttp
 from homeassistant.const import __version__ as ha_version
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers.storage import Store
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -466,9 +467,11 @@ async def test_message_path_memory_is_bounded(
                 sent += len(chunk)
                 await arrivals.wait_for(sent)
             await hass.async_block_till_done()
-            # The test harness keeps a decoded copy of each store write in `hass_storage`; a
-            # real Home Assistant writes to disk instead. Drop the copies before measuring.
+            # The test harness keeps a decoded copy of each store write in `hass_storage`, and
+            # its mock of `Store._async_write_data` records every call with the data written;
+            # a real Home Assistant writes to disk instead. Drop both before measuring.
             hass_storage.clear()
+            Store._async_write_data.reset_mock()  # type: ignore[attr-defined]  # noqa: SLF001
             gc.collect()
             size = tracemalloc.get_traced_memory()[0] - baseline
             retained.append((checkpoint, size, len(ledger), ledger.chat_count))
