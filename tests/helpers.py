@@ -65,3 +65,9 @@ async def setup_connected(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     await wait_for_state(hass, CONNECTED, "on")
+
+
+async def unload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Unload the entry (Home Assistant stops it) and let everything settle."""
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()

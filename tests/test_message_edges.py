@@ -28,7 +28,7 @@ from custom_components.whatsapp_gateway.logbook import async_describe_events
 from custom_components.whatsapp_gateway.outgoing import outbox_store
 
 from .conftest import API_KEY, SESSION
-from .helpers import settle, setup_connected, wait_for
+from .helpers import settle, setup_connected, unload, wait_for
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -92,8 +92,7 @@ async def test_removing_the_entry_deletes_its_stores(
 ) -> None:
     await setup_connected(hass, config_entry)
     await bridge.emit_message(SESSION, chat_id=BOB, body="x")
-    assert await hass.config_entries.async_unload(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await unload(hass, config_entry)
     keys = {
         inbox_store(hass, config_entry.entry_id).key,
         outbox_store(hass, config_entry.entry_id).key,

@@ -29,6 +29,7 @@ from .helpers import (
     settle,
     setup_connected,
     state_of,
+    unload,
     wait_for,
 )
 
@@ -186,8 +187,7 @@ async def test_messages_while_home_assistant_is_stopped_arrive_after_setup(
     await setup_connected(hass, config_entry)
     seen = [await bridge.emit_message(SESSION, chat_id=BOB, body=f"seen {i}") for i in range(3)]
     await wait_for(lambda: len(events) == 3)
-    assert await hass.config_entries.async_unload(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await unload(hass, config_entry)
     freezer.tick(600)
     # Stored by the bridge while nobody listens (same second as the last delivered one too).
     missed = [
@@ -209,16 +209,14 @@ async def test_a_restart_in_the_middle_of_a_backfill_neither_loses_nor_repeats(
 ) -> None:
     events = async_capture_events(hass, EVENT_MESSAGE_RECEIVED)
     await setup_connected(hass, config_entry)
-    assert await hass.config_entries.async_unload(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await unload(hass, config_entry)
     freezer.tick(60)
     start = int(time.time())
     backlog = bridge.inject_history(SESSION, BOB, 600, start_timestamp=start, step=0)
     backlog += bridge.inject_history(SESSION, CAROL, 600, start_timestamp=start, step=0)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await wait_for(lambda: len(events) >= 250, rounds=100_000)
-    assert await hass.config_entries.async_unload(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await unload(hass, config_entry)
     interrupted_at = len(events)
     assert 250 <= interrupted_at < 1200
     await setup_connected(hass, config_entry)
@@ -278,8 +276,7 @@ async def test_nothing_older_than_backfill_hours_is_replayed(
     hass.config_entries.async_update_entry(config_entry, options={CONF_BACKFILL_HOURS: 1})
     events = async_capture_events(hass, EVENT_MESSAGE_RECEIVED)
     await setup_connected(hass, config_entry)
-    assert await hass.config_entries.async_unload(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await unload(hass, config_entry)
     freezer.tick(3 * 3600)
     now = int(time.time())
     await bridge.emit_message(SESSION, chat_id=BOB, body="too old", timestamp=now - 2 * 3600)
@@ -308,8 +305,7 @@ async def test_unload_while_messages_flow_leaves_nothing_running(
     await setup_connected(hass, config_entry)
     for index in range(50):
         await bridge.emit_message(SESSION, chat_id=BOB, body=f"{index}")
-    assert await hass.config_entries.async_unload(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await unload(hass, config_entry)
     assert config_entry.state is ConfigEntryState.NOT_LOADED
     assert len(events) <= 50
     assert ME_ID not in str(events)

@@ -28,7 +28,16 @@ from custom_components.whatsapp_gateway.const import (
 from custom_components.whatsapp_gateway.outgoing import RETRY_AFTER
 
 from .conftest import SESSION
-from .helpers import CONNECTED, advance, settle, setup_connected, state_of, wait_for, wait_for_state
+from .helpers import (
+    CONNECTED,
+    advance,
+    settle,
+    setup_connected,
+    state_of,
+    unload,
+    wait_for,
+    wait_for_state,
+)
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -160,8 +169,7 @@ async def test_the_queue_survives_a_restart(
     await setup_connected(hass, config_entry)
     await go_offline(hass, bridge)
     await send(hass, config_entry, BOB_NUMBER, "survives")
-    assert await hass.config_entries.async_unload(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await unload(hass, config_entry)
     await bridge.end_blip(SESSION)
     await setup_connected(hass, config_entry)
     await wait_for(lambda: len(sent_events) == 1)
