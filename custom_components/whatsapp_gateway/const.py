@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry
 
 DOMAIN: Final = "whatsapp_gateway"
 LOGGER = logging.getLogger(__package__)
@@ -33,6 +36,12 @@ DEFAULT_OPTIONS: Final[dict[str, int | bool]] = {
     CONF_QUEUE_TTL: 86400,
     CONF_SEND_RATE: 20,
 }
+
+
+def entry_option(entry: ConfigEntry, key: str) -> Any:
+    """Return an option of the entry, or its default."""
+    return entry.options.get(key, DEFAULT_OPTIONS[key])
+
 
 # Connected this long, the next loss starts the backoff from the first step again.
 BACKOFF_RESET_AFTER: Final = 60.0

@@ -51,11 +51,11 @@ from .const import (
     CONF_POLL_INTERVAL,
     CONF_PRESENCE_KEEPALIVE,
     CONF_SESSION,
-    DEFAULT_OPTIONS,
     DOMAIN,
     ISSUE_PAIRING_REQUIRED,
     ISSUE_SESSION_MISSING,
     LOGGER,
+    entry_option,
 )
 from .incoming import IncomingMessages
 from .models import ConnectionState, DisconnectReason, LinkSnapshot
@@ -76,11 +76,6 @@ STORAGE_SAVE_DELAY = 60.0
 def link_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
     """The store of one entry's availability timeline and counters."""
     return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}", private=True)
-
-
-def entry_option(entry: ConfigEntry, key: str) -> Any:
-    """Return an option of the entry, or its default."""
-    return entry.options.get(key, DEFAULT_OPTIONS[key])
 
 
 class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
@@ -330,10 +325,8 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
 
     async def _async_check_messages(self) -> None:
         """While connected: run a due backfill, else look for a stalled stream."""
-        if self.incoming.backfill_due:
+        if self.incoming.backfill_due or self._backfilling:
             self._start_backfill()
-            return
-        if self._backfill_task is not None and not self._backfill_task.done():
             return
         if not await self.incoming.async_stream_stalled():
             return
@@ -347,11 +340,13 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         await self._async_close_stream()
         await self._async_connect()
 
+    @property
+    def _backfilling(self) -> bool:
+        return self._backfill_task is not None and not self._backfill_task.done()
+
     def _start_backfill(self) -> None:
         """Deliver what the stream missed, once the link is up (one backfill at a time)."""
-        if self._backfill_task is not None and not self._backfill_task.done():
-            return
-        if not self.incoming.backfill_due or self._shut_down:
+        if self._backfilling or not self.incoming.backfill_due or self._shut_down:
             return
         self._backfill_task = self.config_entry.async_create_background_task(
             self.hass, self.incoming.async_backfill(), f"{DOMAIN} backfill {self.session_name}"

@@ -21,7 +21,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .bridge import WahaClient, WahaError, WaMessage
-from .const import CONF_BACKFILL_HOURS, DEFAULT_OPTIONS, DOMAIN, EVENT_MESSAGE_RECEIVED, LOGGER
+from .const import CONF_BACKFILL_HOURS, DOMAIN, EVENT_MESSAGE_RECEIVED, LOGGER, entry_option
 from .inbox import BridgeHistory, MessageInbox
 from .ledger import MessageLedger
 from .storage import PeriodicSave
@@ -59,9 +59,7 @@ class IncomingMessages:
         self._history = BridgeHistory(client, session_name)
         self._store = inbox_store(hass, entry.entry_id)
         self._saver = PeriodicSave(self._store, self._storage_data, SAVE_DELAY)
-        self._backfill_hours = float(
-            entry.options.get(CONF_BACKFILL_HOURS, DEFAULT_OPTIONS[CONF_BACKFILL_HOURS])
-        )
+        self._backfill_hours = float(entry_option(entry, CONF_BACKFILL_HOURS))
         self._listeners: list[MessageListener] = []
         self._lids: OrderedDict[str, tuple[str | None, datetime]] = OrderedDict()
         self._device_id: str | None = None

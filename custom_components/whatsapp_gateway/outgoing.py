@@ -27,11 +27,11 @@ from .bridge import WahaClient, WahaError, WahaResponseError
 from .const import (
     CONF_QUEUE_TTL,
     CONF_SEND_RATE,
-    DEFAULT_OPTIONS,
     DOMAIN,
     EVENT_MESSAGE_FAILED,
     EVENT_MESSAGE_SENT,
     LOGGER,
+    entry_option,
 )
 from .outbox import OutboundQueue, QueuedMessage, QueueFullError, SendRateLimiter
 from .storage import PeriodicSave
@@ -79,10 +79,8 @@ class OutgoingMessages:
         self._session_name = session_name
         self._is_connected = is_connected
         self._on_change = on_change
-        self._ttl = float(entry.options.get(CONF_QUEUE_TTL, DEFAULT_OPTIONS[CONF_QUEUE_TTL]))
-        self._limiter = SendRateLimiter(
-            int(entry.options.get(CONF_SEND_RATE, DEFAULT_OPTIONS[CONF_SEND_RATE]))
-        )
+        self._ttl = float(entry_option(entry, CONF_QUEUE_TTL))
+        self._limiter = SendRateLimiter(int(entry_option(entry, CONF_SEND_RATE)))
         self._store = outbox_store(hass, entry.entry_id)
         self._saver = PeriodicSave(self._store, self._storage_data, SAVE_DELAY)
         self._queue = OutboundQueue()
@@ -163,12 +161,10 @@ class OutgoingMessages:
 
     def diagnostics(self) -> dict[str, Any]:
         """Sizes and ages only: no targets or text."""
-        now = _now()
+        oldest = self._queue.head()
         return {
             "queued": len(self._queue),
-            "oldest_age_s": round(now - min(m.created for m in self._queue), 1)
-            if self._queue
-            else None,
+            "oldest_age_s": None if oldest is None else round(_now() - oldest.created, 1),
             "awaiting_confirmation": sum(1 for m in self._queue if m.attempts),
         }
 
