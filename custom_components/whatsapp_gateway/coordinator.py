@@ -650,5 +650,10 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         """The current connection state."""
         return self._state
 
+    @property
+    def backoff(self) -> BackoffPolicy:
+        """The reconnect delay policy (its cap is the `backoff_max` option)."""
+        return self._backoff
+
     def _issue_id(self, key: str) -> str:
         return f"{key}_{self.config_entry.entry_id}"
