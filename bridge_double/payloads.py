@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import struct
-from typing import TYPE_CHECKING
-import zlib
+import functools
+import io
+from typing import TYPE_CHECKING, Final
+
+import segno
 
 from .ids import event_id
 
 if TYPE_CHECKING:
     from .model import DoubleSession, JsonDict
 
+QR_SCALE: Final = 5
+"""Pixels per module of the QR image."""
+QR_BORDER: Final = 4
+"""Light modules around the QR code (the standard's quiet zone)."""
 ACK_NAMES = {-1: "ERROR", 0: "PENDING", 1: "SERVER", 2: "DEVICE", 3: "READ", 4: "PLAYED"}
 
 
@@ -141,21 +147,14 @@ def lid_to_phone_number(lid: str, pn: str | None) -> JsonDict:
     return {"lid": lid, "pn": pn}
 
 
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+@functools.lru_cache(maxsize=32)
+def qr_png(value: str) -> bytes:
+    """A scannable PNG of the QR code of ``value``: the same bytes for the same value.
 
-
-def tiny_png() -> bytes:
-    """A valid 1x1 black PNG (stands in for the QR image)."""
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
-    pixels = zlib.compress(b"\x00\x00")
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"IDAT", pixels)
-        + _png_chunk(b"IEND", b"")
-    )
-
-
-QR_PNG = tiny_png()
+    Error correction M (the ``qrcode`` renderer's default), 5 pixels a module and the 4-module
+    quiet zone the QR standard asks for; black on white.
+    """
+    buffer = io.BytesIO()
+    code = segno.make_qr(value, error="m", boost_error=False)
+    code.save(buffer, kind="png", scale=QR_SCALE, border=QR_BORDER)
+    return buffer.getvalue()

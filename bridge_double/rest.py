@@ -232,10 +232,10 @@ async def _qr(request: web.Request) -> web.StreamResponse:
     value = session.qr_value or ""
     if fmt == "raw":
         return _json({"value": value})
+    png = payloads.qr_png(value)
     if "application/json" in request.headers.get("Accept", ""):
-        data = base64.b64encode(payloads.QR_PNG).decode("ascii")
-        return _json({"mimetype": "image/png", "data": data})
-    return web.Response(body=payloads.QR_PNG, content_type="image/png")
+        return _json({"mimetype": "image/png", "data": base64.b64encode(png).decode("ascii")})
+    return web.Response(body=png, content_type="image/png")
 
 
 async def _request_code(request: web.Request) -> web.StreamResponse:

@@ -422,6 +422,17 @@ class BridgeDouble:
         self._apply(session, SessionStatus.WORKING, me=make_me(me_id, push_name))
         await self.hub.flush()
 
+    def qr_png(self, name: str) -> bytes:
+        """The PNG ``GET /api/{name}/auth/qr?format=image`` serves for the current QR code.
+
+        The same bytes for the same code; every rotation changes them. ValueError when the
+        session has no current code (it is not SCAN_QR_CODE); KeyError when it does not exist.
+        """
+        session = self.session(name)
+        if session.qr_value is None:
+            raise ValueError(f"session {name!r} has no current QR code ({session.status})")
+        return payloads.qr_png(session.qr_value)
+
     async def blip(self, name: str) -> None:
         """Fault 3: WhatsApp connection lost, WORKING -> STARTING."""
         _LOGGER.info("fault: blip %s", name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator
 import copy
 import json
@@ -237,10 +238,13 @@ async def test_qr_image_answers_match_schema(
     schema = json_schema_of(spec, "/api/{session}/auth/qr", "GET", 200)
     assert_valid(body, schema, components, "qr image json")
     assert body["mimetype"] == "image/png"
+    assert base64.b64decode(body["data"], validate=True) == double.qr_png("pairing")
     async with http.get(url) as resp:
         assert resp.status == 200
         assert resp.content_type == "image/png"
-        assert (await resp.read()).startswith(b"\x89PNG\r\n\x1a\n")
+        png = await resp.read()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert png == double.qr_png("pairing")
     content = response_spec(spec, "/api/{session}/auth/qr", "GET", 200)["content"]
     assert "image/png" in content
 
