@@ -69,6 +69,11 @@ def session_exists(name: str) -> ApiError:
     )
 
 
+def unprocessable(message: str) -> ApiError:
+    """422 of a session method that refuses in the current state (NestJS style)."""
+    return ApiError(422, {"message": message, "error": "Unprocessable Entity", "statusCode": 422})
+
+
 def bad_request(message: str) -> ApiError:
     """400 for a body or query the bridge rejects."""
     return ApiError(400, {"message": [message], "error": "Bad Request", "statusCode": 400})

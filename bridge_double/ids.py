@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 import secrets
-import string
 import time
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
-_CODE_ALPHABET = string.ascii_uppercase + string.digits
+_LINKING_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTVWXYZ"
+"""WhatsApp's linking-code alphabet (whatsmeow and Baileys): no 0, I, O or U."""
 
 
 def ulid(timestamp_ms: int | None = None) -> str:
@@ -53,6 +53,16 @@ def qr_value() -> str:
 
 
 def pairing_code() -> str:
-    """An eight character pairing code, ``ABCD-EFGH``."""
-    chars = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+    """An eight character pairing code as WAHA shows it, ``ABCD-EFGH``."""
+    chars = "".join(secrets.choice(_LINKING_ALPHABET) for _ in range(8))
     return f"{chars[:4]}-{chars[4:]}"
+
+
+def b64url(size: int) -> str:
+    """``size`` random bytes, base64url without padding (WebAuthn ids and challenges)."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(size)).decode("ascii").rstrip("=")
+
+
+def passkey_confirmation_code() -> str:
+    """The code a passkey confirmation asks to compare with the phone's (``1234``)."""
+    return f"{secrets.randbelow(10_000):04d}"

@@ -27,6 +27,12 @@ class SessionStatus(StrEnum):
     FAILED = "FAILED"
 
 
+PASSKEY_STATUSES: Final = frozenset(
+    {SessionStatus.PASSKEY_REQUIRED, SessionStatus.PASSKEY_CONFIRMATION_REQUIRED}
+)
+"""The statuses of a pairing that waits for a passkey (GOWS since 2026.7.1)."""
+
+
 class Unchanged(Enum):
     """Sentinel type for "leave this value as it is"."""
 
@@ -74,6 +80,11 @@ class DoubleSession:
     qr_value: str | None = None
     qr_count: int = 0
     pairing_code: str | None = None
+    """The code ``auth/request-code`` handed out; valid while the session is SCAN_QR_CODE."""
+    pairing_phone: str | None = None
+    """Digits of the phone number the code was requested for (the account it pairs)."""
+    status_data: JsonDict | None = None
+    """``data`` of the current status: the passkey challenge or ``{"code"}``, else None."""
     presence: str | None = None
     stalled: bool = False
     last_activity: int | None = None

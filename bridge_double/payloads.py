@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Final
 
 import segno
 
-from .ids import event_id
+from . import ids
 
 if TYPE_CHECKING:
     from .model import DoubleSession, JsonDict
@@ -51,7 +51,11 @@ def session_dto(session: DoubleSession) -> JsonDict:
 
 
 def status_payload(session: DoubleSession) -> JsonDict:
-    """WASessionStatusBody for a ``session.status`` event."""
+    """WASessionStatusBody for a ``session.status`` event.
+
+    ``data`` is null except for the passkey statuses: the WebAuthn challenge for
+    PASSKEY_REQUIRED, ``{"code"}`` for PASSKEY_CONFIRMATION_REQUIRED.
+    """
     return {
         "name": session.name,
         "status": str(session.status),
@@ -59,7 +63,7 @@ def status_payload(session: DoubleSession) -> JsonDict:
             {"status": str(point.status), "timestamp": point.timestamp}
             for point in session.statuses
         ],
-        "data": None,
+        "data": session.status_data,
     }
 
 
@@ -76,7 +80,7 @@ def envelope(
 ) -> JsonDict:
     """The event envelope shared by webhooks and the WebSocket."""
     return {
-        "id": event_id(timestamp_ms),
+        "id": ids.event_id(timestamp_ms),
         "timestamp": timestamp_ms,
         "event": event,
         "session": session,
@@ -158,3 +162,16 @@ def qr_png(value: str) -> bytes:
     code = segno.make_qr(value, error="m", boost_error=False)
     code.save(buffer, kind="png", scale=QR_SCALE, border=QR_BORDER)
     return buffer.getvalue()
+
+
+def passkey_challenge() -> JsonDict:
+    """A PasskeyChallenge: what PASSKEY_REQUIRED carries as ``data`` (WebAuthn request options)."""
+    return {
+        "challenge": ids.b64url(32),
+        "timeout": 60_000,
+        "rpId": "web.whatsapp.com",
+        "allowCredentials": [
+            {"id": ids.b64url(20), "type": "public-key", "transports": ["internal", "hybrid"]}
+        ],
+        "userVerification": "required",
+    }

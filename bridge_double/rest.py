@@ -28,6 +28,10 @@ DOUBLE: Final = web.AppKey["BridgeDouble"]("bridge_double")
 RECORD: Final = web.RequestKey("bridge_double_record", RequestRecord)
 WS_PATH: Final = "/ws"
 CONTROL_PREFIX: Final = "/_double/"
+REQUEST_CODE_WAIT: Final = 2.0
+"""How long ``auth/request-code`` waits (at most ``status_wait``) for a STARTING session."""
+NO_CHALLENGE: Final = "No passkey challenge is pending for the session"
+NO_CONFIRMATION: Final = "No passkey confirmation is pending for the session"
 PRESENCES: Final = frozenset({"offline", "online", "typing", "recording", "paused"})
 CHAT_PRESENCES: Final = frozenset({"typing", "recording", "paused"})
 
@@ -45,6 +49,10 @@ def build_app(double: BridgeDouble) -> web.Application:
     app.router.add_get("/api/sessions/{session}/me", _me)
     app.router.add_get("/api/{session}/auth/qr", _qr)
     app.router.add_post("/api/{session}/auth/request-code", _request_code)
+    app.router.add_get("/api/{session}/auth/passkey/challenge", _passkey_challenge)
+    app.router.add_post("/api/{session}/auth/passkey", _submit_passkey)
+    app.router.add_get("/api/{session}/auth/passkey/confirmation", _passkey_confirmation)
+    app.router.add_post("/api/{session}/auth/passkey/confirm", _confirm_passkey)
     app.router.add_post("/api/{session}/presence", _presence)
     app.router.add_get("/api/{session}/new-message-id", _new_message_id)
     app.router.add_post("/api/sendText", _send_text)
@@ -148,6 +156,26 @@ async def _running_in(double: BridgeDouble, name: str, *expected: Status) -> Dou
             await asyncio.wait_for(session.changed.wait(), remaining)
 
 
+def _running(double: BridgeDouble, name: str) -> DoubleSession:
+    """The running session (WAHA's SessionPipe); else 404."""
+    session = double.sessions.get(name)
+    if session is None or not session.running:
+        raise errors.session_not_running(name)
+    return session
+
+
+async def _past_starting(double: BridgeDouble, name: str, within: float) -> DoubleSession:
+    """The running session once it is no longer STARTING, waiting up to ``within`` s; else 404."""
+    deadline = time.monotonic() + within
+    while True:
+        session = _running(double, name)
+        remaining = deadline - time.monotonic()
+        if session.status != SessionStatus.STARTING or remaining <= 0:
+            return session
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(session.changed.wait(), remaining)
+
+
 async def _body(request: web.Request) -> JsonDict:
     try:
         body: Any = await request.json()
@@ -239,13 +267,76 @@ async def _qr(request: web.Request) -> web.StreamResponse:
 
 
 async def _request_code(request: web.Request) -> web.StreamResponse:
+    """``POST /api/{s}/auth/request-code``: ``{"code": "ABCD-EFGH"}`` (201) in SCAN_QR_CODE.
+
+    As GOWS: 404 when not running, waits a little while STARTING, else 422 outside
+    SCAN_QR_CODE. NOWEB refuses any ``method`` (GOWS ignores it).
+    """
     double = _double(request)
     body = await _body(request)
-    if not isinstance(body.get("phoneNumber"), str) or not body["phoneNumber"]:
+    phone_number, method = body.get("phoneNumber"), body.get("method")
+    if not isinstance(phone_number, str) or not phone_number:
         raise errors.bad_request("phoneNumber must be a string")
-    session = await _running_in(double, request.match_info["session"], SessionStatus.SCAN_QR_CODE)
-    session.pairing_code = ids.pairing_code()
-    return _json({"code": session.pairing_code}, 201)
+    if method is not None and not isinstance(method, str):
+        raise errors.bad_request("method must be a string")
+    name = request.match_info["session"]
+    _running(double, name)
+    if method and double.engine == "NOWEB":
+        raise errors.unprocessable(
+            "NOWEB engine doesn't support any 'method', remove it and try again"
+        )
+    session = await _past_starting(double, name, min(double.status_wait, REQUEST_CODE_WAIT))
+    if session.status != SessionStatus.SCAN_QR_CODE:
+        raise errors.unprocessable(
+            f"Can request code only in SCAN_QR_CODE status. The current status is {session.status}"
+        )
+    return _json({"code": double.request_code(session, phone_number)}, 201)
+
+
+async def _passkey_challenge(request: web.Request) -> web.StreamResponse:
+    session = _running(_double(request), request.match_info["session"])
+    if session.status != SessionStatus.PASSKEY_REQUIRED:
+        raise errors.unprocessable(NO_CHALLENGE)
+    return _json(session.status_data)
+
+
+async def _submit_passkey(request: web.Request) -> web.StreamResponse:
+    """``POST /api/{s}/auth/passkey``: a PasskeyAssertionRequest finishes the pairing (201)."""
+    double = _double(request)
+    _check_assertion(await _body(request))
+    session = _running(double, request.match_info["session"])
+    if session.status != SessionStatus.PASSKEY_REQUIRED:
+        raise errors.unprocessable(NO_CHALLENGE)
+    await double.confirm_passkey(session.name)
+    return web.Response(status=201)
+
+
+def _check_assertion(body: JsonDict) -> None:
+    for field in ("id", "rawId", "type"):
+        if not isinstance(body.get(field), str):
+            raise errors.bad_request(f"{field} must be a string")
+    response = body.get("response")
+    if not isinstance(response, dict):
+        raise errors.bad_request("response must be an object")
+    for field in ("clientDataJSON", "authenticatorData", "signature"):
+        if not isinstance(response.get(field), str):
+            raise errors.bad_request(f"response.{field} must be a string")
+
+
+async def _passkey_confirmation(request: web.Request) -> web.StreamResponse:
+    session = _running(_double(request), request.match_info["session"])
+    if session.status != SessionStatus.PASSKEY_CONFIRMATION_REQUIRED:
+        raise errors.unprocessable(NO_CONFIRMATION)
+    return _json({"code": (session.status_data or {}).get("code")})
+
+
+async def _confirm_passkey(request: web.Request) -> web.StreamResponse:
+    double = _double(request)
+    session = _running(double, request.match_info["session"])
+    if session.status != SessionStatus.PASSKEY_CONFIRMATION_REQUIRED:
+        raise errors.unprocessable(NO_CONFIRMATION)
+    await double.confirm_passkey(session.name)
+    return web.Response(status=201)
 
 
 async def _presence(request: web.Request) -> web.StreamResponse:

@@ -15,6 +15,7 @@ from .auth import KeyRing, mask
 from .model import (
     DEFAULT_ME_ID,
     MAX_QR_CODES,
+    PASSKEY_STATUSES,
     UNCHANGED,
     DoubleSession,
     JsonDict,
@@ -230,7 +231,12 @@ class BridgeDouble:
     # ------------------------------------------------------------ state machine
 
     def _apply(
-        self, session: DoubleSession, status: Status, *, me: JsonDict | None | Unchanged = UNCHANGED
+        self,
+        session: DoubleSession,
+        status: Status,
+        *,
+        me: JsonDict | None | Unchanged = UNCHANGED,
+        data: JsonDict | None = None,
     ) -> None:
         status = coerce_status(status)
         if not isinstance(me, Unchanged):
@@ -242,6 +248,10 @@ class BridgeDouble:
                 session.qr_count += 1
         else:
             session.qr_value = None
+            session.pairing_code = None
+            if status not in PASSKEY_STATUSES:
+                session.pairing_phone = None
+        session.status_data = data
         session.record_status(status, _now_ms())
         self._emit(session.name, "session.status", payloads.status_payload(session))
 
@@ -250,6 +260,8 @@ class BridgeDouble:
         session.pairing_attempt += 1
         session.qr_value = None
         session.qr_count = 0
+        session.pairing_code = None
+        session.pairing_phone = None
         self._apply(session, SessionStatus.SCAN_QR_CODE, me=None)
         if self.pairing_timeouts is not None:
             first, every = self.pairing_timeouts
@@ -324,6 +336,16 @@ class BridgeDouble:
         self._apply(session, SessionStatus.STARTING)
         return await self._answer_and_continue(session)
 
+    def request_code(self, session: DoubleSession, phone_number: str) -> str:
+        """``POST /api/{s}/auth/request-code`` in SCAN_QR_CODE: a new pairing code for the phone.
+
+        The code replaces an earlier one; the phone number's digits become the paired account.
+        """
+        session.pairing_code = ids.pairing_code()
+        session.pairing_phone = "".join(char for char in phone_number if char.isdigit()) or None
+        _LOGGER.info("pairing code requested for %s", session.name)
+        return session.pairing_code
+
     async def _answer_and_continue(self, session: DoubleSession) -> JsonDict:
         answer = payloads.session_dto(session)
         self._schedule_start(session)
@@ -372,11 +394,16 @@ class BridgeDouble:
     # ---------------------------------------------------------------- faults
 
     async def set_status(
-        self, name: str, status: Status, *, me: JsonDict | None | Unchanged = UNCHANGED
+        self,
+        name: str,
+        status: Status,
+        *,
+        me: JsonDict | None | Unchanged = UNCHANGED,
+        data: JsonDict | None = None,
     ) -> None:
-        """Set any status (unknown strings too) and emit ``session.status``."""
+        """Set any status (unknown strings too) and emit ``session.status`` with ``data``."""
         _LOGGER.info("fault: set_status %s %s", name, status)
-        self._apply(self.session(name), status, me=me)
+        self._apply(self.session(name), status, me=me, data=data)
         await self.hub.flush()
 
     async def boot_paired(
@@ -415,12 +442,9 @@ class BridgeDouble:
     async def scan_qr(
         self, name: str, *, me_id: str | None = None, push_name: str | None = None
     ) -> None:
-        """Fault 2: the phone scanned the code: paired, WORKING."""
+        """Fault 2: the phone scanned the code: paired, WORKING (from any status)."""
         _LOGGER.info("fault: scan_qr %s", name)
-        session = self.session(name)
-        session.pairing_attempt += 1
-        self._apply(session, SessionStatus.WORKING, me=make_me(me_id, push_name))
-        await self.hub.flush()
+        await self._paired(self.session(name), make_me(me_id, push_name))
 
     def qr_png(self, name: str) -> bytes:
         """The PNG ``GET /api/{name}/auth/qr?format=image`` serves for the current QR code.
@@ -432,6 +456,73 @@ class BridgeDouble:
         if session.qr_value is None:
             raise ValueError(f"session {name!r} has no current QR code ({session.status})")
         return payloads.qr_png(session.qr_value)
+
+    async def enter_pairing_code(
+        self,
+        name: str,
+        *,
+        code: str | None = None,
+        me_id: str | None = None,
+        push_name: str | None = None,
+    ) -> None:
+        """The user typed the requested pairing code on the phone: paired, WORKING.
+
+        Only after ``auth/request-code`` and while SCAN_QR_CODE, else ValueError; with
+        ``code``, also ValueError when it is not the code handed out. ``me`` is the phone
+        number the code was requested for unless ``me_id`` says otherwise.
+        """
+        _LOGGER.info("fault: enter_pairing_code %s", name)
+        session = self.session(name)
+        if session.status != SessionStatus.SCAN_QR_CODE or session.pairing_code is None:
+            raise ValueError(
+                f"session {name!r} has no pairing code to enter ({session.status}); "
+                "request one with POST /api/{session}/auth/request-code first"
+            )
+        if code is not None and code != session.pairing_code:
+            raise ValueError(f"{code!r} is not the pairing code of session {name!r}")
+        await self._paired(session, self._pairing_me(session, me_id, push_name))
+
+    async def require_passkey(self, name: str, *, confirmation: bool = False) -> JsonDict:
+        """WhatsApp wants a passkey to finish pairing: PASSKEY_REQUIRED, ``me`` null.
+
+        The ``session.status`` event carries the WebAuthn challenge as ``data``; with
+        ``confirmation``, PASSKEY_CONFIRMATION_REQUIRED carrying ``{"code"}`` instead (the
+        manual case: compare the code with the phone's). Answers that ``data``.
+        """
+        _LOGGER.info("fault: require_passkey %s confirmation=%s", name, confirmation)
+        session = self.session(name)
+        if confirmation:
+            status = SessionStatus.PASSKEY_CONFIRMATION_REQUIRED
+            data: JsonDict = {"code": ids.passkey_confirmation_code()}
+        else:
+            status, data = SessionStatus.PASSKEY_REQUIRED, payloads.passkey_challenge()
+        self._apply(session, status, me=None, data=data)
+        await self.hub.flush()
+        return data
+
+    async def confirm_passkey(
+        self, name: str, *, me_id: str | None = None, push_name: str | None = None
+    ) -> None:
+        """The passkey step is done (signed, or the code confirmed): paired, WORKING.
+
+        Only from PASSKEY_REQUIRED or PASSKEY_CONFIRMATION_REQUIRED, else ValueError.
+        """
+        _LOGGER.info("fault: confirm_passkey %s", name)
+        session = self.session(name)
+        if session.status not in PASSKEY_STATUSES:
+            raise ValueError(f"session {name!r} waits for no passkey ({session.status})")
+        await self._paired(session, self._pairing_me(session, me_id, push_name))
+
+    @staticmethod
+    def _pairing_me(session: DoubleSession, me_id: str | None, push_name: str | None) -> JsonDict:
+        phone = session.pairing_phone
+        return make_me(me_id or (f"{phone}@c.us" if phone else None), push_name)
+
+    async def _paired(self, session: DoubleSession, me: JsonDict) -> None:
+        """A pairing finished: the attempt (and its QR clock) ends, WORKING with ``me``."""
+        session.pairing_attempt += 1
+        self._apply(session, SessionStatus.WORKING, me=me)
+        await self.hub.flush()
 
     async def blip(self, name: str) -> None:
         """Fault 3: WhatsApp connection lost, WORKING -> STARTING."""

@@ -171,6 +171,19 @@ def test_validator_rejects_wrong_shapes(components: dict[str, Any]) -> None:
     assert not chat.is_valid({key: v for key, v in summary.items() if key != "_chat"})
     new_id = _validator({"$ref": "#/components/schemas/NewMessageIDResponse"}, components)
     assert not new_id.is_valid({"id": 1})
+    challenge = _validator({"$ref": "#/components/schemas/PasskeyChallenge"}, components)
+    options = {
+        "challenge": "c",
+        "timeout": 60000,
+        "rpId": "web.whatsapp.com",
+        "allowCredentials": [{"id": "i", "type": "public-key"}],
+        "userVerification": "required",
+    }
+    assert challenge.is_valid(options)
+    assert not challenge.is_valid({key: v for key, v in options.items() if key != "rpId"})
+    assert not challenge.is_valid({**options, "allowCredentials": [{"id": "i"}]})
+    code = _validator({"$ref": "#/components/schemas/PasskeyConfirmationResponse"}, components)
+    assert not code.is_valid({"code": 1234})
 
 
 @pytest.mark.parametrize(
@@ -252,7 +265,10 @@ async def test_qr_image_answers_match_schema(
 async def test_answers_without_a_schema(
     double: BridgeDouble, http: aiohttp.ClientSession, spec: dict[str, Any]
 ) -> None:
-    """request-code and presence: the spec has a bare 201; check the status and our shape."""
+    """request-code and presence: the spec has a bare 201; check the status and our shape.
+
+    request-code answers ``{"code": "ABCD-EFGH"}`` (the engines' PairingCodeResponse).
+    """
     assert "content" not in response_spec(spec, "/api/{session}/auth/request-code", "POST", 201)
     assert "content" not in response_spec(spec, "/api/{session}/presence", "POST", 201)
     url = double.url + "/api/pairing/auth/request-code"
@@ -261,9 +277,84 @@ async def test_answers_without_a_schema(
         body = await resp.json()
     assert set(body) == {"code"}
     assert isinstance(body["code"], str)
+    assert len(body["code"]) == 9
+    assert body["code"][4] == "-"
     url = double.url + "/api/default/presence"
     async with http.post(url, json={"presence": "online"}) as resp:
         assert resp.status == 201
+
+
+async def test_pairing_requests_and_answers_match_schemas(
+    double: BridgeDouble,
+    http: aiohttp.ClientSession,
+    spec: dict[str, Any],
+    components: dict[str, Any],
+) -> None:
+    """The bodies the spec defines are accepted; passkey answers and statuses match it."""
+    base = double.url + "/api/pairing/auth"
+    request_schema = spec["paths"]["/api/{session}/auth/request-code"]["post"]["requestBody"]
+    for request in ({"phoneNumber": "12132132130"}, {"phoneNumber": "491517654321", "method": ""}):
+        assert_valid(
+            request, request_schema["content"]["application/json"]["schema"], components, "code"
+        )
+        async with http.post(base + "/request-code", json=request) as resp:
+            assert resp.status == 201
+    await double.require_passkey("pairing")
+    async with http.get(double.url + "/api/sessions/pairing") as resp:
+        info = await resp.json()
+    schema = json_schema_of(spec, "/api/sessions/{session}", "GET", 200)
+    assert_valid(info, schema, components, "passkey session info")
+    async with http.get(base + "/passkey/challenge") as resp:
+        assert resp.status == 200
+        challenge = await resp.json()
+    schema = json_schema_of(spec, "/api/{session}/auth/passkey/challenge", "GET", 200)
+    assert_valid(challenge, schema, components, "passkey challenge")
+    assertion = {
+        "id": "cred-1",
+        "rawId": "Y3JlZC0x",
+        "type": "public-key",
+        "response": {"clientDataJSON": "e30", "authenticatorData": "AA", "signature": "AA"},
+    }
+    submit = spec["paths"]["/api/{session}/auth/passkey"]["post"]
+    assert_valid(
+        assertion, submit["requestBody"]["content"]["application/json"]["schema"], components, "a"
+    )
+    assert "content" not in submit["responses"]["201"]
+    async with http.post(base + "/passkey", json=assertion) as resp:
+        assert resp.status == 201
+    assert double.session("pairing").status == SessionStatus.WORKING
+    await double.require_passkey("pairing", confirmation=True)
+    async with http.get(base + "/passkey/confirmation") as resp:
+        assert resp.status == 200
+        confirmation = await resp.json()
+    schema = json_schema_of(spec, "/api/{session}/auth/passkey/confirmation", "GET", 200)
+    assert_valid(confirmation, schema, components, "passkey confirmation")
+    assert "content" not in response_spec(spec, "/api/{session}/auth/passkey/confirm", "POST", 201)
+    async with http.post(base + "/passkey/confirm") as resp:
+        assert resp.status == 201
+    assert double.session("pairing").status == SessionStatus.WORKING
+
+
+async def test_passkey_status_envelopes_match_schema(
+    double: BridgeDouble, http: aiohttp.ClientSession, components: dict[str, Any]
+) -> None:
+    ws = await http.ws_connect(double.url + "/ws", params={"x-api-key": KEY, "session": "pairing"})
+    async with ws:
+        async with asyncio.timeout(2):
+            await double.wait_for_streams(1)
+        await double.require_passkey("pairing")
+        await double.require_passkey("pairing", confirmation=True)
+        await double.confirm_passkey("pairing")
+        envelopes = [await ws.receive_json(timeout=2) for _ in range(3)]
+    ref = {"$ref": "#/components/schemas/WAHAWebhookSessionStatus"}
+    for envelope in envelopes:
+        assert_valid(envelope, ref, components, envelope["payload"]["status"])
+    required, confirmation, working = (envelope["payload"]["data"] for envelope in envelopes)
+    challenge = {"$ref": "#/components/schemas/PasskeyChallenge"}
+    assert_valid(required, challenge, components, "PASSKEY_REQUIRED data")
+    code = {"$ref": "#/components/schemas/PasskeyConfirmationResponse"}
+    assert_valid(confirmation, code, components, "PASSKEY_CONFIRMATION_REQUIRED data")
+    assert working is None
 
 
 async def test_websocket_envelopes_match_schemas(

@@ -1,9 +1,10 @@
-"""Pairing with the bridge double: QR images and exhausted QR codes."""
+"""Pairing with the bridge double: QR images, pairing codes, passkeys, exhausted QR codes."""
 
 from __future__ import annotations
 
 import base64
 import io
+import re
 from typing import Any
 
 import aiohttp
@@ -12,12 +13,30 @@ import pytest
 import segno
 
 from bridge_double import BridgeDouble, SessionStatus
+from bridge_double.cli import fault_command
 from bridge_double.payloads import QR_BORDER, QR_SCALE
-from tests.bridge_double.support import Connect, auth, event, get, post, statuses
+from tests.bridge_double.support import (
+    KEY,
+    Connect,
+    auth,
+    event,
+    get,
+    nothing_arrives,
+    post,
+    statuses,
+)
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
+PAIRING_CODE = re.compile(r"^[1-9A-HJ-NP-TV-Z]{4}-[1-9A-HJ-NP-TV-Z]{4}$")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+NOT_SCAN_QR_CODE = "Can request code only in SCAN_QR_CODE status. The current status is {}"
+ASSERTION = {
+    "id": "cred-1",
+    "rawId": "Y3JlZC0x",
+    "type": "public-key",
+    "response": {"clientDataJSON": "e30", "authenticatorData": "AA", "signature": "AA"},
+}
 
 
 async def _pairing(double: BridgeDouble, connect: Connect, name: str = "new") -> Any:
@@ -136,6 +155,218 @@ async def test_qr_png_is_a_qr_code_of_the_current_value(
     assert symbol == [[bool(module) for module in row] for row in expected.matrix]
 
 
+# ------------------------------------------------------------------- pairing code
+
+
+async def test_request_code_then_enter_it_on_the_phone(
+    double: BridgeDouble, http: aiohttp.ClientSession, connect: Connect
+) -> None:
+    ws = await _pairing(double, connect)
+    url = double.url + "/api/new/auth/request-code"
+    status, first = await post(http, url, {"phoneNumber": "+49 151 7654321"})
+    assert (status, set(first)) == (201, {"code"})
+    assert PAIRING_CODE.match(first["code"])
+    status, body = await post(http, url, {"phoneNumber": "491517654321", "method": None})
+    assert status == 201
+    code = body["code"]
+    session = double.session("new")
+    assert (session.pairing_code, session.status) == (code, SessionStatus.SCAN_QR_CODE)
+    assert code != first["code"]
+    with pytest.raises(ValueError, match="is not the pairing code"):  # replaced, so void
+        await double.enter_pairing_code("new", code=first["code"])
+    await double.rotate_qr("new")  # the code outlives a QR rotation
+    assert await statuses(ws, 1) == ["SCAN_QR_CODE"]
+
+    await double.enter_pairing_code("new", code=code)
+    envelope = await event(ws)
+    me = {"id": "491517654321@c.us", "pushName": "Alice"}
+    assert (envelope["payload"]["status"], envelope["me"]) == ("WORKING", me)
+    _, info = await get(http, double.url + "/api/sessions/new")
+    assert (info["status"], info["me"]) == ("WORKING", me)
+    assert (session.paired, session.pairing_code, session.qr_value) == (True, None, None)
+    with pytest.raises(ValueError, match="no pairing code"):
+        await double.enter_pairing_code("new")
+
+
+async def test_enter_pairing_code_needs_a_requested_code(
+    double: BridgeDouble, http: aiohttp.ClientSession, connect: Connect
+) -> None:
+    ws = await _pairing(double, connect)
+    with pytest.raises(ValueError, match="no pairing code"):
+        await double.enter_pairing_code("new")
+    control = double.url + "/_double/faults/enter_pairing_code"
+    status, body = await post(http, control, {"name": "new"})
+    assert (status, body["statusCode"]) == (400, 400)
+    assert "request-code" in body["message"]
+    assert (await post(http, control, {"name": "ghost"}))[0] == 404
+
+    url = double.url + "/api/new/auth/request-code"
+    assert (await post(http, url, {"phoneNumber": "491517654321"}))[0] == 201
+    for _ in range(6):
+        await double.rotate_qr("new")
+    assert (await statuses(ws, 6))[-1] == "FAILED"
+    assert double.session("new").pairing_code is None  # the attempt is over, so is its code
+    with pytest.raises(ValueError, match="no pairing code"):
+        await double.enter_pairing_code("new")
+    assert double.session("new").status == SessionStatus.FAILED
+
+
+async def test_request_code_answers_like_gows(
+    double: BridgeDouble, http: aiohttp.ClientSession, connect: Connect
+) -> None:
+    await _pairing(double, connect)
+    double.add_session("idle")
+    url = double.url + "/api/{}/auth/request-code"
+    status, body = await post(http, url.format("idle"), {"phoneNumber": "49151"})
+    assert status == 404
+    assert body["message"].startswith("We didn't find a session with name 'idle'.")
+    assert await post(http, url.format("default"), {"phoneNumber": "49151"}) == (
+        422,
+        {
+            "message": NOT_SCAN_QR_CODE.format("WORKING"),
+            "error": "Unprocessable Entity",
+            "statusCode": 422,
+        },
+    )
+    assert (await post(http, url.format("new"), {}))[0] == 400
+    assert (await post(http, url.format("new"), {"phoneNumber": 49151}))[0] == 400
+    assert (await post(http, url.format("new"), {"phoneNumber": "1", "method": 1}))[0] == 400
+    status, body = await post(http, url.format("new"), {"phoneNumber": "1", "method": "sms"})
+    assert status == 201  # GOWS ignores the method
+    assert PAIRING_CODE.match(body["code"])
+
+
+async def test_request_code_waits_for_a_starting_session(http: aiohttp.ClientSession) -> None:
+    bridge = BridgeDouble(api_key=KEY, engine="NOWEB", status_wait=2.0, transition_delay=0.05)
+    bridge.add_session("default")
+    await bridge.start()
+    try:
+        url = bridge.url + "/api/default/auth/request-code"
+        status, body = await post(http, bridge.url + "/api/sessions/default/start")
+        assert (status, body["status"]) == (201, "STARTING")
+        status, body = await post(http, url, {"phoneNumber": "1", "method": "sms"})
+        assert (status, body["message"]) == (
+            422,
+            "NOWEB engine doesn't support any 'method', remove it and try again",
+        )
+        assert bridge.session("default").status == SessionStatus.STARTING
+        status, body = await post(http, url, {"phoneNumber": "491517654321"})
+        assert status == 201  # answered once the session reached SCAN_QR_CODE
+        assert bridge.session("default").pairing_code == body["code"]
+    finally:
+        await bridge.stop()
+
+
+# ------------------------------------------------------------------------ passkeys
+
+
+async def test_passkey_statuses_in_session_info_and_events(
+    double: BridgeDouble, http: aiohttp.ClientSession, connect: Connect
+) -> None:
+    ws = await _pairing(double, connect)
+    info_url = double.url + "/api/sessions/new"
+    challenge = await double.require_passkey("new")
+    envelope = await event(ws)
+    assert envelope["event"] == "session.status"
+    assert (envelope["payload"]["status"], envelope["me"]) == ("PASSKEY_REQUIRED", None)
+    assert envelope["payload"]["data"] == challenge
+    assert set(challenge) >= {"challenge", "timeout", "rpId", "allowCredentials"}
+    assert challenge["rpId"] == "web.whatsapp.com"
+    _, info = await get(http, info_url)
+    assert (info["status"], info["me"]) == ("PASSKEY_REQUIRED", None)
+    status, body = await get(http, double.url + "/api/new/auth/qr", params={"format": "raw"})
+    assert (status, body["status"], body["expected"]) == (422, "PASSKEY_REQUIRED", ["SCAN_QR_CODE"])
+    with pytest.raises(ValueError, match="no current QR code"):
+        double.qr_png("new")
+    assert await get(http, double.url + "/api/new/auth/passkey/challenge") == (200, challenge)
+
+    confirmation = await double.require_passkey("new", confirmation=True)
+    envelope = await event(ws)
+    assert envelope["payload"]["status"] == "PASSKEY_CONFIRMATION_REQUIRED"
+    assert envelope["me"] is None
+    assert envelope["payload"]["data"] == confirmation
+    assert re.match(r"^\d{4}$", confirmation["code"])
+    _, info = await get(http, info_url)
+    assert (info["status"], info["me"]) == ("PASSKEY_CONFIRMATION_REQUIRED", None)
+    assert await get(http, double.url + "/api/new/auth/passkey/confirmation") == (
+        200,
+        confirmation,
+    )
+
+    await double.confirm_passkey("new", me_id="4917000@c.us")
+    envelope = await event(ws)
+    assert envelope["payload"]["status"] == "WORKING"
+    assert envelope["payload"]["data"] is None
+    assert envelope["me"] == {"id": "4917000@c.us", "pushName": "Alice"}
+    assert [point["status"] for point in envelope["payload"]["statuses"]] == [
+        "PASSKEY_REQUIRED",
+        "PASSKEY_CONFIRMATION_REQUIRED",
+        "WORKING",
+    ]
+    with pytest.raises(ValueError, match="waits for no passkey"):
+        await double.confirm_passkey("new")
+
+
+async def test_passkey_over_rest(
+    double: BridgeDouble, http: aiohttp.ClientSession, connect: Connect
+) -> None:
+    ws = await _pairing(double, connect)
+    auth_url = double.url + "/api/new/auth/passkey"
+    no_challenge = {
+        "message": "No passkey challenge is pending for the session",
+        "error": "Unprocessable Entity",
+        "statusCode": 422,
+    }
+    no_confirmation = {
+        **no_challenge,
+        "message": "No passkey confirmation is pending for the session",
+    }
+    assert await get(http, auth_url + "/challenge") == (422, no_challenge)
+    assert await post(http, auth_url, ASSERTION) == (422, no_challenge)
+    assert await get(http, auth_url + "/confirmation") == (422, no_confirmation)
+    assert await post(http, auth_url + "/confirm") == (422, no_confirmation)
+
+    await double.require_passkey("new")
+    assert await statuses(ws, 1) == ["PASSKEY_REQUIRED"]
+    assert (await post(http, auth_url, {**ASSERTION, "response": None}))[0] == 400
+    assert (await post(http, auth_url, {**ASSERTION, "response": {}}))[0] == 400
+    assert (await post(http, auth_url, {"id": "x"}))[0] == 400
+    assert await post(http, auth_url, ASSERTION) == (201, None)
+    envelope = await event(ws)
+    assert (envelope["payload"]["status"], envelope["me"]["id"]) == ("WORKING", "491511234567@c.us")
+
+    await double.require_passkey("new", confirmation=True)
+    assert await statuses(ws, 1) == ["PASSKEY_CONFIRMATION_REQUIRED"]
+    assert await get(http, auth_url + "/challenge") == (422, no_challenge)
+    assert await post(http, auth_url + "/confirm") == (201, None)
+    assert await statuses(ws, 1) == ["WORKING"]
+    double.add_session("idle")
+    status, body = await get(http, double.url + "/api/idle/auth/passkey/challenge")
+    assert status == 404
+    assert body["message"].startswith("We didn't find a session with name 'idle'.")
+
+
+async def test_scan_qr_and_the_requested_phone_finish_a_passkey(
+    double: BridgeDouble, http: aiohttp.ClientSession, connect: Connect
+) -> None:
+    ws = await _pairing(double, connect)
+    await double.require_passkey("new")
+    await double.scan_qr("new", me_id="4917111@c.us", push_name="Carol")
+    assert await statuses(ws, 2) == ["PASSKEY_REQUIRED", "WORKING"]
+    assert double.session("new").me == {"id": "4917111@c.us", "pushName": "Carol"}
+
+    await double.start_pairing("new")  # a pairing code, then WhatsApp asks for a passkey
+    assert await statuses(ws, 2) == ["STARTING", "SCAN_QR_CODE"]
+    url = double.url + "/api/new/auth/request-code"
+    assert (await post(http, url, {"phoneNumber": "4917222"}))[0] == 201
+    await double.require_passkey("new")
+    with pytest.raises(ValueError, match="no pairing code"):
+        await double.enter_pairing_code("new")
+    await double.confirm_passkey("new")
+    assert await statuses(ws, 2) == ["PASSKEY_REQUIRED", "WORKING"]
+    assert double.session("new").me == {"id": "4917222@c.us", "pushName": "Alice"}
+
+
 # ------------------------------------------------------------- exhausted QR codes
 
 
@@ -181,3 +412,48 @@ async def test_timed_pairing_runs_out_again_after_a_restart(
     expected = ["STOPPED", "STARTING", "SCAN_QR_CODE", *["SCAN_QR_CODE"] * 5, "FAILED"]
     assert await statuses(ws, 9) == expected
     assert double.session("new").qr_count == 6
+
+
+# ------------------------------------------------------------- control and CLI
+
+
+async def test_pairing_faults_through_control_and_cli(
+    double: BridgeDouble, http: aiohttp.ClientSession, connect: Connect
+) -> None:
+    ws = await _pairing(double, connect)
+    control = double.url + "/_double/faults/"
+    status, body = await post(http, control + "require_passkey", {"name": "new"})
+    assert (status, body["fault"]) == (200, "require_passkey")
+    assert body["result"]["rpId"] == "web.whatsapp.com"
+    status, body = await post(
+        http, control + "require_passkey", {"name": "new", "confirmation": True}
+    )
+    assert (status, set(body["result"])) == (200, {"code"})
+    assert await statuses(ws, 2) == ["PASSKEY_REQUIRED", "PASSKEY_CONFIRMATION_REQUIRED"]
+    assert (await post(http, control + "confirm_passkey", {"name": "new"}))[0] == 200
+    assert await statuses(ws, 1) == ["WORKING"]
+    assert (await post(http, control + "confirm_passkey", {"name": "new"}))[0] == 400
+
+    await double.start_pairing("new")
+    assert await statuses(ws, 2) == ["STARTING", "SCAN_QR_CODE"]
+    cli = ["--url", double.url, "--api-key", KEY]
+    assert await fault_command([*cli, "enter_pairing_code", "name=new"]) == 1
+    code = (await post(http, double.url + "/api/new/auth/request-code", {"phoneNumber": "4917"}))[1]
+    assert (
+        await fault_command([*cli, "enter_pairing_code", "name=new", f"code={code['code']}"]) == 0
+    )
+    assert await statuses(ws, 1) == ["WORKING"]
+    assert await fault_command([*cli, "require_passkey", "name=new", "confirmation=true"]) == 0
+    assert await statuses(ws, 1) == ["PASSKEY_CONFIRMATION_REQUIRED"]
+
+
+async def test_pairing_clock_stops_when_a_passkey_finishes(
+    double: BridgeDouble, connect: Connect
+) -> None:
+    double.pairing_timeouts = (0.1, 0.01)
+    ws = await _pairing(double, connect)
+    await double.require_passkey("new")
+    await double.confirm_passkey("new")
+    assert await statuses(ws, 2) == ["PASSKEY_REQUIRED", "WORKING"]
+    await nothing_arrives(ws, 0.15)  # past the first code's end
+    assert double.session("new").status == SessionStatus.WORKING
