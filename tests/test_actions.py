@@ -1,4 +1,4 @@
-"""The reconnect action and button, diagnostics, options and persistence."""
+"""The reconnect action and button, options and persistence."""
 
 from __future__ import annotations
 
@@ -8,15 +8,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.components.diagnostics import (
-    get_diagnostics_for_config_entry,
-)
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from bridge_double import BridgeDouble, SessionStatus
 from custom_components.whatsapp_gateway.const import DOMAIN
 
-from .conftest import API_KEY, ME_ID, PUSH_NAME, SESSION, entry_data
+from .conftest import ME_ID, PUSH_NAME, SESSION, entry_data
 from .helpers import (
     AVAILABILITY,
     CONNECTED,
@@ -255,23 +251,6 @@ async def test_counters_and_availability_survive_a_restart(
     assert state_of(hass, DISCONNECTS) == "1"
     assert state_of(hass, REASON) == "whatsapp_reconnecting"
     assert float(state_of(hass, AVAILABILITY)) == pytest.approx(before, abs=0.5)
-
-
-async def test_diagnostics_redact_the_key_and_names(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    bridge: BridgeDouble,
-    config_entry: MockConfigEntry,
-) -> None:
-    await setup_connected(hass, config_entry)
-    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, config_entry)
-    text = str(diagnostics)
-    assert API_KEY not in text
-    assert PUSH_NAME not in text
-    assert ME_ID.split("@")[0] not in text
-    assert diagnostics["link"]["state"] == "connected"
-    assert diagnostics["bridge"]["engine"] == "GOWS"
-    assert diagnostics["transitions"][-1]["state"] == "connected"
 
 
 async def test_availability_is_unknown_for_the_first_minute(

@@ -1,0 +1,86 @@
+"""System health: does each bridge answer, what runs there, how the link is, what waits.
+
+Home Assistant shows this on Settings > System > Repairs > System information, a page people
+copy into public issues, so it names no entry, number or host.
+
+Keys: `loaded_entries` (how many entries are loaded and described by the other keys), then,
+when at least one is: `bridge_reachable`, `bridge_version`, `bridge_engine`,
+`connection_state` and `outbound_queue`. With several entries each value lists the entries'
+values in the order the entries were added, joined by ", " (two entries: "connected,
+reconnecting"; "unknown" where a bridge never answered the version request). With one entry
+it is just that entry's value.
+
+`bridge_reachable` pings every bridge when the page is opened (the page awaits it): "ok"
+when all answered, otherwise Home Assistant's failed form, `{"type": "failed", "error": ...}`,
+whose error lists each entry's result in the same order ("ok", "unreachable", "timeout",
+"key rejected" or "bad response").
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from homeassistant.components import system_health
+from homeassistant.core import HomeAssistant, callback
+
+from .bridge import WahaAuthError, WahaConnectionError, WahaError
+from .const import DOMAIN
+from .coordinator import WhatsAppGatewayConfigEntry, WhatsAppGatewayCoordinator
+
+# As long as Home Assistant's own reachability check waits (`async_check_can_reach_url`).
+PING_TIMEOUT = 5.0
+OK = "ok"
+
+
+@callback
+def async_register(hass: HomeAssistant, register: system_health.SystemHealthRegistration) -> None:
+    """Register the info callback."""
+    register.async_register_info(system_health_info)
+
+
+async def system_health_info(hass: HomeAssistant) -> dict[str, Any]:
+    """Describe every loaded entry; `bridge_reachable` is awaited by the page."""
+    entries: list[WhatsAppGatewayConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+    coordinators = [entry.runtime_data for entry in entries]
+    info: dict[str, Any] = {"loaded_entries": len(coordinators)}
+    if not coordinators:
+        return info
+    info["bridge_reachable"] = _async_reachable(coordinators)
+    info["bridge_version"] = _joined(c.server.version if c.server else None for c in coordinators)
+    info["bridge_engine"] = _joined(c.server.engine if c.server else None for c in coordinators)
+    info["connection_state"] = _joined(c.state for c in coordinators)
+    info["outbound_queue"] = _joined(len(c.outgoing) for c in coordinators)
+    return info
+
+
+def _joined(values: Iterable[object]) -> str:
+    """The values in entry order, "unknown" for a missing one."""
+    return ", ".join("unknown" if value is None else str(value) for value in values)
+
+
+async def _async_reachable(
+    coordinators: Sequence[WhatsAppGatewayCoordinator],
+) -> str | dict[str, str]:
+    """Ping every bridge at once: "ok", or the failed form with each entry's result."""
+    results = await asyncio.gather(*(_async_ping(coordinator) for coordinator in coordinators))
+    if all(result == OK for result in results):
+        return OK
+    return {"type": "failed", "error": ", ".join(results)}
+
+
+async def _async_ping(coordinator: WhatsAppGatewayCoordinator) -> str:
+    """One bridge's answer to `/ping`, as a short word."""
+    try:
+        async with asyncio.timeout(PING_TIMEOUT):
+            await coordinator.client.ping()
+    except TimeoutError:
+        return "timeout"
+    except WahaAuthError:
+        return "key rejected"
+    except WahaConnectionError:
+        return "unreachable"
+    except WahaError:
+        return "bad response"
+    return OK
