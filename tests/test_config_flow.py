@@ -34,6 +34,8 @@ from custom_components.whatsapp_gateway.const import (
 )
 
 from .conftest import API_KEY, PUSH_NAME, SESSION, entry_data
+from .flow_support import FlowRefreshes
+from .helpers import wait_for
 
 NEW_KEY = "rotated-key-9876543210"
 UNREACHABLE = "http://127.0.0.1:1"
@@ -189,23 +191,17 @@ async def test_user_url_without_scheme_and_padded_input(
 
 
 @pytest.mark.parametrize(
-    ("status", "paired", "me"),
+    "me",
     [
-        (SessionStatus.SCAN_QR_CODE, False, None),
-        (SessionStatus.STOPPED, False, None),
         # Paired, but WhatsApp has not told the bridge the push name (yet).
-        (SessionStatus.WORKING, True, {"id": "4915100000@c.us"}),
-        (SessionStatus.WORKING, True, {"id": "4915100000@c.us", "pushName": ""}),
+        {"id": "4915100000@c.us"},
+        {"id": "4915100000@c.us", "pushName": ""},
     ],
 )
 async def test_user_title_without_push_name(
-    hass: HomeAssistant,
-    bridge: BridgeDouble,
-    status: SessionStatus,
-    paired: bool,
-    me: dict[str, Any] | None,
+    hass: HomeAssistant, bridge: BridgeDouble, me: dict[str, Any] | None
 ) -> None:
-    bridge.add_session("fresh", status=status, paired=paired).me = me
+    bridge.add_session("fresh", status=SessionStatus.WORKING, paired=True).me = me
     flow_id = await start_user_flow(hass)
     with patch("custom_components.whatsapp_gateway.async_setup_entry", return_value=True):
         result = await configure(hass, flow_id, user_input(bridge, session="fresh"))
@@ -236,8 +232,13 @@ async def test_user_bridge_down_then_up(hass: HomeAssistant, bridge: BridgeDoubl
     result = await configure(hass, flow_id, user_input(bridge))
     assert result["errors"] == {"base": "cannot_connect"}
 
+    # Back up, the session is still starting: the flow waits for it, then creates the entry.
+    refreshes = FlowRefreshes(hass)
     await bridge.bridge_up()
     result = await configure(hass, flow_id, user_input(bridge))
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    await bridge.set_status(SESSION, SessionStatus.WORKING)
+    result = await refreshed(hass, refreshes, flow_id)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await unload(hass, result["result"])
 
@@ -288,14 +289,23 @@ async def test_user_key_without_rights_on_session(
 async def test_user_missing_session_then_recovers(
     hass: HomeAssistant, bridge: BridgeDouble
 ) -> None:
+    """A missing session offers to create it; the way back keeps what was typed."""
     flow_id = await start_user_flow(hass)
     result = await configure(hass, flow_id, user_input(bridge, session="nope"))
-    assert result["errors"] == {CONF_SESSION: "session_not_found"}
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "missing_session"
+    assert result["menu_options"] == ["create_session", "user"]
+    assert result["description_placeholders"] == {"session": "nope"}
+
+    result = await configure(hass, flow_id, {"next_step_id": "user"})
+    assert result["step_id"] == "user"
     assert get_schema_suggested_value(result["data_schema"], CONF_SESSION) == "nope"
+    assert "nope" not in bridge.sessions
 
     bridge.delete_session(SESSION)
     result = await configure(hass, flow_id, user_input(bridge))
-    assert result["errors"] == {CONF_SESSION: "session_not_found"}
+    assert result["step_id"] == "missing_session"
+    await configure(hass, flow_id, {"next_step_id": "user"})
 
     bridge.add_session(SESSION, status=SessionStatus.WORKING, paired=True, push_name="Back")
     result = await configure(hass, flow_id, user_input(bridge))
@@ -312,6 +322,7 @@ async def test_user_invalid_input_not_sent(hass: HomeAssistant, bridge: BridgeDo
     assert result["errors"] == {CONF_URL: "invalid_url"}
     result = await configure(hass, flow_id, user_input(bridge, url="http://", session="  "))
     assert result["errors"] == {CONF_URL: "invalid_url", CONF_SESSION: "session_not_found"}
+    assert result["step_id"] == "user"
     assert bridge.count_requests() == 0
 
     result = await configure(hass, flow_id, user_input(bridge))
@@ -632,3 +643,128 @@ async def test_options_out_of_range(
             result["flow_id"], {**DEFAULT_OPTIONS, key: value}
         )
     assert config_entry.options == {}
+
+
+# ---------------------------------------------------------------- pairing in the user step
+
+
+async def pairing_flow(
+    hass: HomeAssistant, bridge: BridgeDouble, refreshes: FlowRefreshes, session: str
+) -> tuple[str, Any]:
+    """Submit the user step for `session`; wait out the progress step; return the next step."""
+    flow_id = await start_user_flow(hass)
+    result = await configure(hass, flow_id, user_input(bridge, session=session))
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    assert result["step_id"] == "pair"
+    await refreshes.wait(flow_id)
+    return flow_id, await hass.config_entries.flow.async_configure(flow_id)
+
+
+async def refreshed(hass: HomeAssistant, refreshes: FlowRefreshes, flow_id: str) -> Any:
+    """What the frontend shows after the flow announced a change."""
+    await refreshes.wait(flow_id)
+    return await hass.config_entries.flow.async_configure(flow_id)
+
+
+async def test_user_links_an_unpaired_session_with_its_qr_code(
+    hass: HomeAssistant, bridge: BridgeDouble
+) -> None:
+    """A first-time user links the phone in the config flow, never in the bridge's UI."""
+    refreshes = FlowRefreshes(hass)
+    bridge.add_session("fresh", status=SessionStatus.STOPPED)
+    flow_id, result = await pairing_flow(hass, bridge, refreshes, "fresh")
+    # The stopped session was started once and shows its first code.
+    assert bridge.count_requests(method="POST", path_prefix="/api/sessions/fresh/start") == 1
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "method"
+
+    result = await configure(hass, flow_id, {"next_step_id": "scan_qr"})
+    assert result["step_id"] == "scan_qr"
+    assert form_qr(result) == bridge.session("fresh").qr_value
+    await bridge.rotate_qr("fresh")
+    result = await refreshed(hass, refreshes, flow_id)
+    assert form_qr(result) == bridge.session("fresh").qr_value
+
+    with patch("custom_components.whatsapp_gateway.async_setup_entry", return_value=True):
+        await bridge.scan_qr("fresh", me_id="4915100000@c.us", push_name="Fresh Phone")
+        result = await refreshed(hass, refreshes, flow_id)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Fresh Phone"
+    assert result["data"][CONF_SESSION] == "fresh"
+    assert result["result"].unique_id == f"{bridge.url}#fresh"
+
+
+async def test_user_creates_a_missing_session_and_links_it_by_code(
+    hass: HomeAssistant, bridge: BridgeDouble
+) -> None:
+    refreshes = FlowRefreshes(hass)
+    flow_id = await start_user_flow(hass)
+    result = await configure(hass, flow_id, user_input(bridge, session="kitchen"))
+    assert result["step_id"] == "missing_session"
+    result = await configure(hass, flow_id, {"next_step_id": "create_session"})
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    result = await refreshed(hass, refreshes, flow_id)
+    assert "kitchen" in bridge.sessions
+    assert bridge.count_requests(method="POST", path_prefix="/api/sessions") == 1
+
+    result = await configure(hass, flow_id, {"next_step_id": "pairing_code"})
+    result = await configure(hass, flow_id, {"phone_number": "0049 151 2345678"})
+    assert result["step_id"] == "show_code"
+    assert result["description_placeholders"]["code"] == bridge.session("kitchen").pairing_code
+
+    with patch("custom_components.whatsapp_gateway.async_setup_entry", return_value=True):
+        await bridge.enter_pairing_code("kitchen")
+        result = await refreshed(hass, refreshes, flow_id)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_SESSION] == "kitchen"
+
+
+async def test_user_pairing_codes_run_out_then_start_over(
+    hass: HomeAssistant, bridge: BridgeDouble
+) -> None:
+    refreshes = FlowRefreshes(hass)
+    bridge.add_session("fresh", status=SessionStatus.SCAN_QR_CODE)
+    flow_id, result = await pairing_flow(hass, bridge, refreshes, "fresh")
+    result = await configure(hass, flow_id, {"next_step_id": "scan_qr"})
+    while bridge.session("fresh").status == SessionStatus.SCAN_QR_CODE:
+        await bridge.rotate_qr("fresh")
+        result = await refreshed(hass, refreshes, flow_id)
+    assert result["step_id"] == "start_over"
+
+    result = await configure(hass, flow_id, {})
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    result = await refreshed(hass, refreshes, flow_id)
+    assert bridge.count_requests(method="POST", path_prefix="/api/sessions/fresh/restart") == 1
+    assert result["step_id"] == "method"
+
+
+async def test_user_pairing_aborts_when_the_bridge_goes_away(
+    hass: HomeAssistant, bridge: BridgeDouble
+) -> None:
+    refreshes = FlowRefreshes(hass)
+    bridge.add_session("fresh", status=SessionStatus.SCAN_QR_CODE)
+    flow_id, result = await pairing_flow(hass, bridge, refreshes, "fresh")
+    await bridge.bridge_down()
+    result = await configure(hass, flow_id, {"next_step_id": "scan_qr"})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "cannot_connect"
+
+
+async def test_user_pairing_flow_closed_stops_following_the_session(
+    hass: HomeAssistant, bridge: BridgeDouble
+) -> None:
+    refreshes = FlowRefreshes(hass)
+    bridge.add_session("fresh", status=SessionStatus.SCAN_QR_CODE)
+    flow_id, _ = await pairing_flow(hass, bridge, refreshes, "fresh")
+    assert bridge.stream_count("fresh") == 1
+    hass.config_entries.flow.async_abort(flow_id)
+    await wait_for(lambda: bridge.stream_count("fresh") == 0)
+
+
+def form_qr(result: Any) -> str:
+    """The QR code text a form step shows."""
+    for marker, selector in result["data_schema"].schema.items():
+        if str(marker) == "qr_code":
+            data: str = selector.config["data"]
+            return data
+    raise AssertionError("no QR code in the form")

@@ -19,6 +19,7 @@ PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
     Platform.EVENT,
+    Platform.IMAGE,
     Platform.NOTIFY,
     Platform.SENSOR,
 ]

@@ -30,9 +30,11 @@ from yarl import URL
 
 from .bridge import (
     SessionInfo,
+    SessionStatus,
     WahaAuthError,
     WahaClient,
     WahaConnectionError,
+    WahaError,
     WahaResponseError,
     WahaSessionNotFoundError,
 )
@@ -54,6 +56,7 @@ from .const import (
     LOGGER,
     SUBENTRY_RECIPIENT,
 )
+from .pairing import BridgePairingLink, PairingFlow
 from .targets import InvalidTargetError, normalize_target
 
 _URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
@@ -176,10 +179,12 @@ def _parse_input(
     return data, errors
 
 
-class WhatsAppGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Set up a WAHA bridge session, re-enter its key or change its address."""
+class WhatsAppGatewayConfigFlow(PairingFlow[ConfigFlowResult], ConfigFlow, domain=DOMAIN):
+    """Set up a bridge session (created and linked here if needed), reauth, reconfigure."""
 
     VERSION = 1
+    # What the user step accepted, kept for the pairing steps and the way back to the form.
+    _data: dict[str, Any] | None = None
 
     @classmethod
     @callback
@@ -203,12 +208,7 @@ class WhatsAppGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
 
         With `need_session` false a missing session is no error (reauth only checks the key).
         """
-        client = WahaClient(
-            async_get_clientsession(self.hass, verify_ssl=data[CONF_VERIFY_SSL]),
-            data[CONF_URL],
-            data[CONF_API_KEY],
-            verify_ssl=data[CONF_VERIFY_SSL],
-        )
+        client = self._client(data)
         errors: dict[str, str] = {}
         reached = False
         try:
@@ -230,9 +230,21 @@ class WhatsAppGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
             errors["base"] = "unknown"
         return None, errors
 
+    def _client(self, data: Mapping[str, Any]) -> WahaClient:
+        return WahaClient(
+            async_get_clientsession(self.hass, verify_ssl=data[CONF_VERIFY_SSL]),
+            data[CONF_URL],
+            data[CONF_API_KEY],
+            verify_ssl=data[CONF_VERIFY_SSL],
+        )
+
     @override
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the bridge, its key and the session; create the entry once they work."""
+        """Ask for the bridge, its key and the session; create the entry once they work.
+
+        A session that is not linked yet goes through the pairing steps first, and a
+        missing one can be created, so nobody needs the bridge's own UI.
+        """
         errors: dict[str, str] = {}
         if user_input is not None:
             data, errors = _parse_input(user_input)
@@ -242,15 +254,55 @@ class WhatsAppGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
                 self._abort_if_unique_id_configured()
                 info, errors = await self._async_check(data)
-                if not errors:
+                self._data = data
+                if errors.get(CONF_SESSION) == "session_not_found":
+                    return await self.async_step_missing_session()
+                if not errors and info is not None and info.status is SessionStatus.WORKING:
                     return self.async_create_entry(
                         title=_title(info, data[CONF_SESSION]), data=data
                     )
+                if not errors:
+                    return await self._async_begin_pairing(self._pairing_link_for(data))
+        elif self._data is not None:
+            # Back from the missing-session menu: the form keeps what was typed.
+            user_input = dict(self._data)
         return self.async_show_form(
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(STEP_USER_SCHEMA, user_input),
             errors=errors,
         )
+
+    async def async_step_missing_session(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The session does not exist: create it, or go back and name another one."""
+        session = self._data[CONF_SESSION] if self._data is not None else ""
+        return self.async_show_menu(
+            step_id="missing_session",
+            menu_options=["create_session", "user"],
+            description_placeholders={"session": session},
+        )
+
+    def _pairing_link_for(self, data: Mapping[str, Any]) -> BridgePairingLink:
+        return BridgePairingLink(self.hass, self._client(data), data[CONF_SESSION])
+
+    async def async_step_create_session(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Create the session on the bridge, start it and link the phone."""
+        if self._data is None:
+            return await self.async_step_user()
+        return await self._async_begin_pairing(self._pairing_link_for(self._data))
+
+    @override
+    async def _async_paired(self) -> ConfigFlowResult:
+        """Linked: create the entry, named after the WhatsApp account."""
+        data = self._data or {}
+        try:
+            info: SessionInfo | None = await self._client(data).get_session(data[CONF_SESSION])
+        except WahaError:
+            info = None
+        return self.async_create_entry(title=_title(info, data[CONF_SESSION]), data=data)
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
         """Start reauthentication after the bridge rejected the key."""

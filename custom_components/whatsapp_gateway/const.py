@@ -54,6 +54,7 @@ ATTR_RESTART_SESSION: Final = "restart_session"
 
 ISSUE_PAIRING_REQUIRED: Final = "pairing_required"
 ISSUE_SESSION_MISSING: Final = "session_missing"
+ISSUE_UNSTABLE_CONNECTION: Final = "unstable_connection"
 SERVICE_SEND_MESSAGE: Final = "send_message"
 ATTR_TARGET: Final = "target"
 ATTR_MESSAGE: Final = "message"

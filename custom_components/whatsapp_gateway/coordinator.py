@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable
 import contextlib
 from datetime import datetime, timedelta
+from http import HTTPStatus
 import random
 from typing import Any, cast
 
@@ -54,6 +55,7 @@ from .const import (
     DOMAIN,
     ISSUE_PAIRING_REQUIRED,
     ISSUE_SESSION_MISSING,
+    ISSUE_UNSTABLE_CONNECTION,
     LOGGER,
     entry_option,
 )
@@ -71,6 +73,12 @@ AVAILABILITY_MIN_OBSERVED = 60.0
 STREAM_BATCH = 100
 # Write the availability timeline and counters at most this often (and at shutdown).
 STORAGE_SAVE_DELAY = 60.0
+# More drops than this within UNSTABLE_WINDOW raise the unstable_connection warning, which
+# clears itself after UNSTABLE_WINDOW without a drop.
+UNSTABLE_DROPS = 6
+UNSTABLE_WINDOW = 3600.0
+# The warning lists this many of the latest disconnect reasons.
+UNSTABLE_REASONS_SHOWN = 5
 
 
 def link_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
@@ -145,6 +153,12 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         self._reader_task: asyncio.Task[None] | None = None
         self._backfill_task: asyncio.Task[None] | None = None
         self._warned_malformed: set[str] = set()
+        self._session_watchers: list[Callable[[], None]] = []
+        # Counts status events from the stream: a REST answer older than one is stale.
+        self._status_events = 0
+        # When the link dropped within the last UNSTABLE_WINDOW, and why.
+        self._recent_drops: deque[tuple[float, DisconnectReason | None]] = deque()
+        self._unstable_clear_unsub: CALLBACK_TYPE | None = None
 
     # ----------------------------------------------------------------------------------
     # Lifecycle
@@ -193,6 +207,9 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         """Close the stream, stop delivering, cancel every timer; save what must survive."""
         self._shut_down = True
         self._cancel_retry()
+        if self._unstable_clear_unsub is not None:
+            self._unstable_clear_unsub()
+            self._unstable_clear_unsub = None
         await self._async_close_stream()
         # Nothing may be delivered after the ledger is written, or a restart repeats it.
         for task in (self._backfill_task, self._reader_task):
@@ -313,7 +330,10 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         if status is None:
             return
         raw = event.payload.get("status")
+        self._status_events += 1
         await self._async_apply_status(status, raw if isinstance(raw, str) else None, event.me)
+        # Every status event is news to a pairing flow: SCAN_QR_CODE again means a new code.
+        self._notify_session_watchers()
 
     def _warn_malformed(self, kind: str) -> None:
         if kind not in self._warned_malformed:
@@ -361,7 +381,11 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
     # Session status -> connection state
 
     async def _async_apply_session(self, info: SessionInfo) -> None:
+        """Apply a status read over REST; watchers hear of it only when it changed."""
+        changed = info.status is not self._session_status
         await self._async_apply_status(info.status, info.raw_status, info.me)
+        if changed:
+            self._notify_session_watchers()
 
     async def _async_apply_status(
         self, status: SessionStatus, raw: str | None, me: Me | None
@@ -446,19 +470,28 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
     # ----------------------------------------------------------------------------------
     # Terminal and transient states
 
-    def _raise_issue(self, key: str) -> None:
-        """Create (or refresh) this entry's repair issue `key`."""
+    def _raise_issue(
+        self,
+        key: str,
+        *,
+        fixable: bool = True,
+        severity: ir.IssueSeverity = ir.IssueSeverity.ERROR,
+        placeholders: dict[str, str] | None = None,
+    ) -> None:
+        """Create (or refresh) this entry's repair issue `key`; its fix flow finds the entry."""
         ir.async_create_issue(
             self.hass,
             DOMAIN,
             self._issue_id(key),
-            is_fixable=False,
+            data={"entry_id": self.config_entry.entry_id},
+            is_fixable=fixable,
             is_persistent=False,
-            severity=ir.IssueSeverity.ERROR,
+            severity=severity,
             translation_key=key,
             translation_placeholders={
                 "title": self.config_entry.title,
                 "session": self.session_name,
+                **(placeholders or {}),
             },
         )
 
@@ -535,6 +568,112 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         self._next_attempt = None
 
     # ----------------------------------------------------------------------------------
+    # The unstable_connection warning
+
+    def _track_drop(self, at: float, reason: DisconnectReason | None) -> None:
+        """Remember a drop; more than UNSTABLE_DROPS within the window raise the warning."""
+        self._recent_drops.append((at, reason))
+        while self._recent_drops and self._recent_drops[0][0] <= at - UNSTABLE_WINDOW:
+            self._recent_drops.popleft()
+        if self._unstable_clear_unsub is not None:
+            # A drop restarts the hour the warning needs to clear itself.
+            self._unstable_clear_unsub()
+            self._unstable_clear_unsub = None
+        if len(self._recent_drops) > UNSTABLE_DROPS:
+            latest = [str(why) for _, why in self._recent_drops if why is not None]
+            self._raise_issue(
+                ISSUE_UNSTABLE_CONNECTION,
+                fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                placeholders={
+                    "count": str(len(self._recent_drops)),
+                    "reasons": ", ".join(latest[-UNSTABLE_REASONS_SHOWN:]),
+                },
+            )
+        if self.unstable:
+            self._unstable_clear_unsub = async_call_later(
+                self.hass,
+                UNSTABLE_WINDOW,
+                HassJob(self._clear_unstable, f"{DOMAIN} unstable clear", cancel_on_shutdown=True),
+            )
+
+    @property
+    def unstable(self) -> bool:
+        """Whether the unstable_connection warning is raised for this entry."""
+        issue_id = self._issue_id(ISSUE_UNSTABLE_CONNECTION)
+        return ir.async_get(self.hass).async_get_issue(DOMAIN, issue_id) is not None
+
+    @callback
+    def _clear_unstable(self, _now: datetime) -> None:
+        """An hour without a drop: the link is stable again."""
+        self._unstable_clear_unsub = None
+        self._recent_drops.clear()
+        ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_UNSTABLE_CONNECTION))
+
+    @property
+    def recent_drops(self) -> int:
+        """How many drops the unstable_connection check currently counts."""
+        return len(self._recent_drops)
+
+    # ----------------------------------------------------------------------------------
+    # Pairing and session repair (the fix flows drive these)
+
+    @property
+    def session_status(self) -> SessionStatus | None:
+        """The session status last reported by the bridge (None: unknown or missing)."""
+        return self._session_status
+
+    @callback
+    def async_watch_session(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
+        """Call `listener` on every session status event (a new QR code too) and change."""
+        self._session_watchers.append(listener)
+
+        @callback
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._session_watchers.remove(listener)
+
+        return unsubscribe
+
+    def _notify_session_watchers(self) -> None:
+        for listener in list(self._session_watchers):
+            listener()
+
+    async def async_update_session(self, *, start: bool) -> None:
+        """Read the session status; with `start`, start it when stopped, restart it when failed.
+
+        One control action per call, and only a user's pairing flow asks for it, so it cannot
+        loop. Raises `WahaError` when the bridge cannot be asked.
+        """
+        events_before = self._status_events
+        info = await self.client.get_session(self.session_name)
+        if start and info.status in (SessionStatus.STOPPED, SessionStatus.FAILED):
+            # Our own action: the STOPPED and FAILED it passes through must not start another.
+            self._started_this_episode = True
+            self._restarted_this_episode = True
+            LOGGER.info("Starting the WhatsApp session %s for pairing", self.session_name)
+            if info.status is SessionStatus.STOPPED:
+                info = await self.client.start_session(self.session_name)
+            else:
+                info = await self.client.restart_session(self.session_name)
+        # The stream may have reported newer statuses while the answer was on its way.
+        if self._status_events == events_before:
+            await self._async_apply_session(info)
+
+    async def async_create_session(self) -> None:
+        """Create and start the missing session on the bridge, then reconnect to it.
+
+        Raises `WahaError` when the bridge refuses; a session that exists by now is fine.
+        """
+        try:
+            await self.client.create_session(self.session_name)
+        except WahaResponseError as err:
+            if err.status != HTTPStatus.UNPROCESSABLE_ENTITY:
+                raise
+        LOGGER.info("Created the WhatsApp session %s on the bridge", self.session_name)
+        await self.async_reconnect()
+
+    # ----------------------------------------------------------------------------------
     # The reconnect action
 
     async def async_reconnect(self, *, restart_session: bool = False) -> ConnectionState:
@@ -584,6 +723,8 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
             self._last_reason = reason_if_lost
             self._lost_at = now
             self._connected_since = None
+            if reason_if_lost is not DisconnectReason.MANUAL:
+                self._track_drop(now.timestamp(), reason_if_lost)
             if state is not ConnectionState.RECONNECTING:
                 LOGGER.info("Lost the WhatsApp link to %s (%s)", self.client.origin, reason_if_lost)
         elif state is ConnectionState.CONNECTED:

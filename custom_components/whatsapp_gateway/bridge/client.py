@@ -8,6 +8,8 @@ exception message: errors name the bridge by its origin (scheme, host, port).
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 import json
 from typing import Any
@@ -131,6 +133,41 @@ class WahaClient:
     async def restart_session(self, name: str) -> SessionInfo:
         """Restart a session (also brings a FAILED one back)."""
         return SessionInfo.parse(await self._request("POST", f"/api/sessions/{_seg(name)}/restart"))
+
+    async def create_session(self, name: str) -> SessionInfo:
+        """Create the session and start it; HTTP 422 (`WahaResponseError`) when it exists."""
+        return SessionInfo.parse(
+            await self._request("POST", "/api/sessions", json={"name": name, "start": True})
+        )
+
+    async def pairing_qr(self, name: str) -> str:
+        """The current pairing QR code's text (only while the session is `SCAN_QR_CODE`)."""
+        data = await self._request("GET", f"/api/{_seg(name)}/auth/qr", params={"format": "raw"})
+        value = data.get("value") if isinstance(data, dict) else None
+        if not isinstance(value, str) or not value:
+            raise WahaResponseError("auth/qr: answer has no QR value")
+        return value
+
+    async def pairing_qr_image(self, name: str) -> bytes:
+        """The current pairing QR code as PNG bytes, as the bridge renders it."""
+        data = await self._request("GET", f"/api/{_seg(name)}/auth/qr", params={"format": "image"})
+        encoded = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(encoded, str):
+            raise WahaResponseError("auth/qr: answer has no image")
+        try:
+            return base64.b64decode(encoded, validate=True)
+        except binascii.Error:
+            raise WahaResponseError("auth/qr: image is not base64") from None
+
+    async def request_pairing_code(self, name: str, phone_number: str) -> str:
+        """Ask for an 8-character code to type on the phone instead of scanning the QR."""
+        data = await self._request(
+            "POST", f"/api/{_seg(name)}/auth/request-code", json={"phoneNumber": phone_number}
+        )
+        code = data.get("code") if isinstance(data, dict) else None
+        if not isinstance(code, str) or not code:
+            raise WahaResponseError("auth/request-code: answer has no code")
+        return code
 
     async def get_me(self, name: str) -> Me | None:
         """Return the logged-in account, or None when the session is not paired."""

@@ -1,0 +1,87 @@
+"""Fix flows: link the phone again (pairing_required) or create the session (session_missing)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.repairs import RepairsFlow, RepairsFlowResult
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+
+from .bridge import WahaAuthError, WahaError
+from .const import DOMAIN, ISSUE_SESSION_MISSING
+from .coordinator import WhatsAppGatewayConfigEntry, WhatsAppGatewayCoordinator
+from .pairing import CoordinatorPairingLink, PairingFlow
+
+
+async def async_create_fix_flow(
+    hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
+) -> RepairsFlow:
+    """The fix flow of a `pairing_required` or `session_missing` issue."""
+    entry_id = str((data or {}).get("entry_id"))
+    if issue_id.startswith(ISSUE_SESSION_MISSING):
+        return SessionMissingRepairFlow(entry_id)
+    return PairingRepairFlow(entry_id)
+
+
+class _EntryRepairFlow(PairingFlow[RepairsFlowResult], RepairsFlow):
+    """A fix flow of one entry; it works through the entry's running coordinator."""
+
+    def __init__(self, entry_id: str) -> None:
+        """Remember the entry the issue belongs to."""
+        self._entry_id = entry_id
+
+    def _coordinator(self) -> WhatsAppGatewayCoordinator | None:
+        entry: WhatsAppGatewayConfigEntry | None = self.hass.config_entries.async_get_entry(
+            self._entry_id
+        )
+        if entry is None or entry.domain != DOMAIN or entry.state is not ConfigEntryState.LOADED:
+            return None
+        return entry.runtime_data
+
+    async def _async_paired(self) -> RepairsFlowResult:
+        """Linked: the issue is deleted and the link entities recover on their own."""
+        return self.async_create_entry(data={})
+
+
+class PairingRepairFlow(_EntryRepairFlow):
+    """Link the phone again from Home Assistant: QR code, pairing code or passkey."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> RepairsFlowResult:
+        """Start (once) a stopped or failed session and show what it needs."""
+        if (coordinator := self._coordinator()) is None:
+            return self.async_abort(reason="entry_not_loaded")
+        return await self._async_begin_pairing(CoordinatorPairingLink(coordinator))
+
+
+class SessionMissingRepairFlow(_EntryRepairFlow):
+    """Create the session on the bridge, start it and link the phone."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> RepairsFlowResult:
+        """Start with the explanation (the init step receives the issue, not user input)."""
+        return await self.async_step_create_session()
+
+    async def async_step_create_session(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        """Explain what happens, then create the session on submit."""
+        if (coordinator := self._coordinator()) is None:
+            return self.async_abort(reason="entry_not_loaded")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                await coordinator.async_create_session()
+            except WahaAuthError:
+                return self.async_abort(reason="invalid_auth")
+            except WahaError:
+                errors["base"] = "cannot_connect"
+            else:
+                return await self._async_begin_pairing(
+                    CoordinatorPairingLink(coordinator), start=False
+                )
+        return self.async_show_form(
+            step_id="create_session",
+            description_placeholders={"session": coordinator.session_name},
+            errors=errors,
+            last_step=False,
+        )
