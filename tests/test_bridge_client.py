@@ -262,3 +262,60 @@ def test_permanent_errors() -> None:
     assert not WahaResponseError("x", status=429).permanent
     assert not WahaResponseError("x", status=500).permanent
     assert not WahaResponseError("x").permanent
+
+
+async def test_pairing_calls_against_the_double(
+    http: aiohttp.ClientSession, bridge: BridgeDouble
+) -> None:
+    client = WahaClient(http, bridge.url, API_KEY)
+    created = await client.create_session("fresh")
+    assert created.name == "fresh"
+    await bridge.start_pairing("fresh")
+    assert await client.pairing_qr("fresh") == bridge.session("fresh").qr_value
+    assert await client.pairing_qr_image("fresh") == bridge.qr_png("fresh")
+    code = await client.request_pairing_code("fresh", "491511234567")
+    assert code == bridge.session("fresh").pairing_code
+    with pytest.raises(WahaResponseError) as exists:
+        await client.create_session("fresh")
+    assert exists.value.status == 422
+    with pytest.raises(WahaSessionStatusError):
+        await client.pairing_qr("default")
+
+
+@pytest.mark.parametrize(
+    ("path", "answer"),
+    [
+        ("/api/default/auth/qr", {"value": ""}),
+        ("/api/default/auth/qr", ["not", "an", "object"]),
+        ("/api/default/auth/request-code", {"code": None}),
+    ],
+)
+async def test_odd_pairing_answers(http: aiohttp.ClientSession, path: str, answer: object) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.json_response(answer)
+
+    runner, url = await serve(handler)
+    try:
+        client = WahaClient(http, url, API_KEY)
+        call = (
+            client.pairing_qr("default")
+            if path.endswith("qr")
+            else client.request_pairing_code("default", "491511234567")
+        )
+        with pytest.raises(WahaResponseError):
+            await call
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize("answer", [{"mimetype": "image/png"}, {"data": "not base64!"}])
+async def test_odd_qr_images(http: aiohttp.ClientSession, answer: object) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.json_response(answer)
+
+    runner, url = await serve(handler)
+    try:
+        with pytest.raises(WahaResponseError):
+            await WahaClient(http, url, API_KEY).pairing_qr_image("default")
+    finally:
+        await runner.cleanup()

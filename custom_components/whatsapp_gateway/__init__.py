@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from homeassistant.const import CONF_API_KEY, CONF_URL, CONF_VERIFY_SSL, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
 from .bridge import WahaClient
-from .const import DOMAIN
+from .const import DOMAIN, ISSUE_PAIRING_REQUIRED, ISSUE_SESSION_MISSING, ISSUE_UNSTABLE_CONNECTION
 from .coordinator import WhatsAppGatewayConfigEntry, WhatsAppGatewayCoordinator, link_store
 from .incoming import inbox_store
 from .outgoing import outbox_store
@@ -55,7 +55,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: WhatsAppGatewayConfigEn
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: WhatsAppGatewayConfigEntry) -> None:
-    """Delete what this entry persisted: counters, timeline, message ledger and queue."""
+    """Delete what this entry persisted and the repairs it raised."""
+    for key in (ISSUE_PAIRING_REQUIRED, ISSUE_SESSION_MISSING, ISSUE_UNSTABLE_CONNECTION):
+        ir.async_delete_issue(hass, DOMAIN, f"{key}_{entry.entry_id}")
     for store in (
         link_store(hass, entry.entry_id),
         inbox_store(hass, entry.entry_id),

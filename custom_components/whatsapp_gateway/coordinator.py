@@ -210,6 +210,8 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         if self._unstable_clear_unsub is not None:
             self._unstable_clear_unsub()
             self._unstable_clear_unsub = None
+        # Nobody would clear the warning once the entry stops watching the link.
+        ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_UNSTABLE_CONNECTION))
         await self._async_close_stream()
         # Nothing may be delivered after the ledger is written, or a restart repeats it.
         for task in (self._backfill_task, self._reader_task):

@@ -35,7 +35,6 @@ from .bridge import (
     WahaClient,
     WahaError,
     WahaSessionNotFoundError,
-    WahaSessionStatusError,
 )
 from .const import CONF_HEARTBEAT, DEFAULT_OPTIONS, DOMAIN, LOGGER
 
@@ -264,7 +263,8 @@ class PairingFlow[ResultT: FlowResult[Any, Any]](FlowHandler[Any, ResultT, Any])
                 step_id="pair", progress_action="wait_for_session", progress_task=self._pairing_task
             )
         task, self._pairing_task = self._pairing_task, None
-        self._pairing_error = _error_key(task.exception())
+        if (err := task.exception()) is not None:
+            self._pairing_error = _error_key(err)
         return self.async_show_progress_done(next_step_id="link")
 
     async def async_step_link(self, user_input: dict[str, Any] | None = None) -> ResultT:
@@ -305,11 +305,10 @@ class PairingFlow[ResultT: FlowResult[Any, Any]](FlowHandler[Any, ResultT, Any])
     async def _async_show_qr(self, link: PairingLink) -> ResultT:
         try:
             qr = await link.async_qr()
-        except WahaSessionStatusError:
-            # The status moved on since it was read: read it again and show that.
-            return await self._async_reread(link)
         except WahaError as err:
-            return self.async_abort(reason=_error_key(err) or "cannot_connect")
+            return await self._async_after_failure(link, err) or self.async_abort(
+                reason="cannot_connect"
+            )
         schema = probatio.Schema(
             {
                 probatio.Optional("qr_code"): QrCodeSelector(
@@ -321,14 +320,18 @@ class PairingFlow[ResultT: FlowResult[Any, Any]](FlowHandler[Any, ResultT, Any])
         )
         return self.async_show_form(step_id="scan_qr", data_schema=schema, last_step=False)
 
-    async def _async_reread(self, link: PairingLink) -> ResultT:
-        try:
+    async def _async_after_failure(self, link: PairingLink, err: WahaError) -> ResultT | None:
+        """A call for a code failed: show the step of a status that moved on, else None.
+
+        Between reading the status and asking for the code the session may have moved on
+        (the bridge answers 422); its event may not have arrived yet.
+        """
+        if isinstance(err, WahaAuthError):
+            return self.async_abort(reason="invalid_auth")
+        with contextlib.suppress(WahaError):
             await link.async_update(start=False)
-        except WahaError as err:
-            return self.async_abort(reason=_error_key(err) or "cannot_connect")
         if link.status is SessionStatus.SCAN_QR_CODE:
-            # Still the QR step: the code must have been between two rotations.
-            return self.async_abort(reason="cannot_connect")
+            return None
         return await self.async_step_link()
 
     async def async_step_method(self, user_input: dict[str, Any] | None = None) -> ResultT:
@@ -352,10 +355,10 @@ class PairingFlow[ResultT: FlowResult[Any, Any]](FlowHandler[Any, ResultT, Any])
         else:
             try:
                 self._pairing_code = await link.async_request_code(number)
-            except WahaSessionStatusError:
-                return await self._async_reread(link)
             except WahaError as err:
-                errors["base"] = _error_key(err) or "cannot_connect"
+                if (moved_on := await self._async_after_failure(link, err)) is not None:
+                    return moved_on
+                errors["base"] = "cannot_connect"
             else:
                 return await self.async_step_link()
         return self.async_show_form(
@@ -382,17 +385,16 @@ class PairingFlow[ResultT: FlowResult[Any, Any]](FlowHandler[Any, ResultT, Any])
         return await self.async_step_pair()
 
 
-def _error_key(err: BaseException | None) -> str | None:
-    """The abort reason (or form error) for a failed bridge call."""
-    if err is None:
-        return None
+def _error_key(err: BaseException) -> str:
+    """The abort reason for a failed start or status read."""
     if isinstance(err, WahaAuthError):
         return "invalid_auth"
     if isinstance(err, WahaSessionNotFoundError):
         return "session_not_found"
     if isinstance(err, WahaError):
         return "cannot_connect"
-    raise err
+    LOGGER.error("Unexpected error while preparing the pairing", exc_info=err)
+    return "unknown"
 
 
 class CoordinatorPairingLink:
