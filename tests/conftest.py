@@ -8,11 +8,15 @@ from typing import Any
 
 from homeassistant.const import CONF_API_KEY, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from bridge_double import BridgeDouble, SessionStatus
 from custom_components.whatsapp_gateway.const import CONF_SESSION, DOMAIN
+
+from .flow_support import FlowClient, FlowRefreshes
 
 API_KEY = "test-secret-key-0123456789"
 SESSION = "default"
@@ -88,3 +92,17 @@ def api_key_never_logged(caplog: pytest.LogCaptureFixture) -> Generator[None]:
         text = record.getMessage() + str(record.exc_info or "")
         assert API_KEY not in text, f"API key logged by {record.name}"
         assert "rotated-key" not in text, f"API key logged by {record.name}"
+
+
+@pytest.fixture
+async def repairs(hass: HomeAssistant, hass_client: ClientSessionGenerator) -> FlowClient:
+    """The fix-flow views, as the repairs dialog uses them."""
+    # Components with HTTP views load before the test client freezes the router.
+    assert await async_setup_component(hass, "repairs", {})
+    assert await async_setup_component(hass, "image", {})
+    return FlowClient(await hass_client(), "/api/repairs/issues/fix")
+
+
+@pytest.fixture
+def refreshes(hass: HomeAssistant) -> FlowRefreshes:
+    return FlowRefreshes(hass)

@@ -10,10 +10,7 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.setup import async_setup_component
-import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from bridge_double import BridgeDouble, SessionStatus
 from custom_components.whatsapp_gateway.const import DOMAIN
@@ -33,20 +30,6 @@ def issue_id(key: str, entry: MockConfigEntry) -> str:
 def our_issues(hass: HomeAssistant) -> list[str]:
     registry = ir.async_get(hass)
     return sorted(key[1] for key in registry.issues if key[0] == DOMAIN)
-
-
-@pytest.fixture
-async def repairs(hass: HomeAssistant, hass_client: ClientSessionGenerator) -> FlowClient:
-    """The fix-flow views, as the repairs dialog uses them."""
-    # Components with HTTP views load before the test client freezes the router.
-    assert await async_setup_component(hass, "repairs", {})
-    assert await async_setup_component(hass, "image", {})
-    return FlowClient(await hass_client(), "/api/repairs/issues/fix")
-
-
-@pytest.fixture
-def refreshes(hass: HomeAssistant) -> FlowRefreshes:
-    return FlowRefreshes(hass)
 
 
 async def logged_out(hass: HomeAssistant, bridge: BridgeDouble, entry: MockConfigEntry) -> None:
