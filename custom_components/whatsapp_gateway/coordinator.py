@@ -614,8 +614,9 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
 
     @property
     def recent_drops(self) -> int:
-        """How many drops the unstable_connection check currently counts."""
-        return len(self._recent_drops)
+        """How many drops happened within the last hour."""
+        since = dt_util.utcnow().timestamp() - UNSTABLE_WINDOW
+        return sum(1 for at, _ in self._recent_drops if at > since)
 
     # ----------------------------------------------------------------------------------
     # Pairing and session repair (the fix flows drive these)

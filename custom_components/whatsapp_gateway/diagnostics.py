@@ -80,6 +80,8 @@ async def async_get_config_entry_diagnostics(
             "last_outage": snapshot.last_outage,
             "availability": snapshot.availability,
             "outbound_queue": snapshot.outbound_queue,
+            "drops_last_hour": coordinator.recent_drops,
+            "unstable": coordinator.unstable,
         },
         "backoff": _backoff(coordinator, now),
         "incoming": coordinator.incoming.diagnostics(),
