@@ -34,6 +34,8 @@ def our_issues(hass: HomeAssistant) -> list[str]:
 
 async def logged_out(hass: HomeAssistant, bridge: BridgeDouble, entry: MockConfigEntry) -> None:
     """Connected, then logged out from the phone: pairing_required, the QR codes rotate."""
+    # As on a real bridge, a restart takes a moment: its statuses arrive one by one.
+    bridge.transition_delay = 0.01
     await setup_connected(hass, entry)
     bridge.clear_requests()
     await bridge.logout_from_phone(SESSION)
@@ -74,6 +76,10 @@ async def test_logout_fix_with_qr_follows_rotation_and_finishes_by_itself(
 ) -> None:
     await logged_out(hass, bridge, config_entry)
     coordinator = config_entry.runtime_data
+    # One state change: the restart that brings the QR code does not flicker through
+    # stopped and connecting (an automation on pairing_required fires once).
+    states = [state for _, state, _ in coordinator.transitions]
+    assert states[-2:] == ["connected", "pairing_required"]
     # One repair, one restart (the one that brings the QR code), no loop.
     assert our_issues(hass) == [issue_id("pairing_required", config_entry)]
     assert bridge.count_requests(method="POST", path_prefix=RESTART) == 1

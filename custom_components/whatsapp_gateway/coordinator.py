@@ -404,7 +404,13 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
                 ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_PAIRING_REQUIRED))
                 self._set_state(ConnectionState.CONNECTED)
             case SessionStatus.STARTING | SessionStatus.UNKNOWN:
-                self._set_state(ConnectionState.CONNECTING, DisconnectReason.WHATSAPP_RECONNECTING)
+                if self._state is ConnectionState.PAIRING_REQUIRED:
+                    # Starting cannot bring the login back: it stays gone until a QR scan.
+                    self._publish()
+                else:
+                    self._set_state(
+                        ConnectionState.CONNECTING, DisconnectReason.WHATSAPP_RECONNECTING
+                    )
             case (
                 SessionStatus.SCAN_QR_CODE
                 | SessionStatus.PASSKEY_REQUIRED
@@ -435,6 +441,10 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
 
     async def _async_handle_stopped(self) -> None:
         """STOPPED: start once per episode when `auto_start`, else stay stopped."""
+        if self._state is ConnectionState.PAIRING_REQUIRED and self._started_this_episode:
+            # Our own restart passes through STOPPED; the login is still gone.
+            self._publish()
+            return
         if self._auto_start and not self._started_this_episode:
             self._started_this_episode = True
             self._set_state(ConnectionState.CONNECTING, DisconnectReason.SESSION_STOPPED)
