@@ -148,18 +148,25 @@ async def test_fix_with_a_rotated_key_aborts(
     assert step["reason"] == "invalid_auth"
 
 
+async def missing_session_fix(
+    hass: HomeAssistant, bridge: BridgeDouble, entry: MockConfigEntry, repairs: FlowClient
+) -> str:
+    """Set the entry up without its session on the bridge; open the session_missing fix."""
+    bridge.delete_session(SESSION)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    missing = issue_id("session_missing", entry)
+    flow_id: str = (await repairs.start({"handler": DOMAIN, "issue_id": missing}))["flow_id"]
+    return flow_id
+
+
 async def test_session_missing_fix_errors(
     hass: HomeAssistant,
     bridge: BridgeDouble,
     config_entry: MockConfigEntry,
     repairs: FlowClient,
 ) -> None:
-    bridge.delete_session(SESSION)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
-    missing = issue_id("session_missing", config_entry)
-    flow_id = (await repairs.start({"handler": DOMAIN, "issue_id": missing}))["flow_id"]
-
+    flow_id = await missing_session_fix(hass, bridge, config_entry, repairs)
     await bridge.bridge_down()
     step = await repairs.submit(flow_id, {})
     assert step["errors"] == {"base": "cannot_connect"}
@@ -171,6 +178,7 @@ async def test_session_missing_fix_errors(
     assert step["reason"] == "invalid_auth"
 
     # Opened again after the entry was unloaded: nothing to work with.
+    missing = issue_id("session_missing", config_entry)
     flow_id = (await repairs.start({"handler": DOMAIN, "issue_id": missing}))["flow_id"]
     assert await hass.config_entries.async_unload(config_entry.entry_id)
     await hass.async_block_till_done()
@@ -187,11 +195,7 @@ async def test_session_created_meanwhile_is_fine(
     refreshes: FlowRefreshes,
 ) -> None:
     """Someone created the session in the bridge's UI while the dialog was open."""
-    bridge.delete_session(SESSION)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
-    missing = issue_id("session_missing", config_entry)
-    flow_id = (await repairs.start({"handler": DOMAIN, "issue_id": missing}))["flow_id"]
+    flow_id = await missing_session_fix(hass, bridge, config_entry, repairs)
     bridge.add_session(SESSION, status=SessionStatus.WORKING, paired=True, me_id=ME_ID)
     step = await repairs.submit(flow_id, {})
     step = await next_step(repairs, refreshes, flow_id)

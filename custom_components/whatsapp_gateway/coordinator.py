@@ -60,6 +60,7 @@ from .const import (
     entry_option,
 )
 from .incoming import IncomingMessages
+from .listeners import Listeners
 from .models import ConnectionState, DisconnectReason, LinkSnapshot
 from .outgoing import OutgoingMessages
 from .storage import PeriodicSave
@@ -153,7 +154,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         self._reader_task: asyncio.Task[None] | None = None
         self._backfill_task: asyncio.Task[None] | None = None
         self._warned_malformed: set[str] = set()
-        self._session_watchers: list[Callable[[], None]] = []
+        self._session_watchers = Listeners()
         # Counts status events from the stream: a REST answer older than one is stale.
         self._status_events = 0
         # When the link dropped within the last UNSTABLE_WINDOW, and why.
@@ -335,7 +336,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         self._status_events += 1
         await self._async_apply_status(status, raw if isinstance(raw, str) else None, event.me)
         # Every status event is news to a pairing flow: SCAN_QR_CODE again means a new code.
-        self._notify_session_watchers()
+        self._session_watchers.notify()
 
     def _warn_malformed(self, kind: str) -> None:
         if kind not in self._warned_malformed:
@@ -387,7 +388,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         changed = info.status is not self._session_status
         await self._async_apply_status(info.status, info.raw_status, info.me)
         if changed:
-            self._notify_session_watchers()
+            self._session_watchers.notify()
 
     async def _async_apply_status(
         self, status: SessionStatus, raw: str | None, me: Me | None
@@ -639,18 +640,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
     @callback
     def async_watch_session(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
         """Call `listener` on every session status event (a new QR code too) and change."""
-        self._session_watchers.append(listener)
-
-        @callback
-        def unsubscribe() -> None:
-            with contextlib.suppress(ValueError):
-                self._session_watchers.remove(listener)
-
-        return unsubscribe
-
-    def _notify_session_watchers(self) -> None:
-        for listener in list(self._session_watchers):
-            listener()
+        return self._session_watchers.add(listener)
 
     async def async_update_session(self, *, start: bool) -> None:
         """Read the session status; with `start`, start it when stopped, restart it when failed.

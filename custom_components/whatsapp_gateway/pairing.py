@@ -37,6 +37,7 @@ from .bridge import (
     WahaSessionNotFoundError,
 )
 from .const import CONF_HEARTBEAT, DEFAULT_OPTIONS, DOMAIN, LOGGER
+from .listeners import Listeners
 
 if TYPE_CHECKING:
     from .coordinator import WhatsAppGatewayCoordinator
@@ -96,7 +97,7 @@ class BridgePairingLink:
         self._client = client
         self._session_name = session_name
         self._status: SessionStatus | None = None
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners = Listeners()
         self._reader: asyncio.Task[None] | None = None
         self._stream: EventStream | None = None
         # Counts status events: a REST answer older than one is stale.
@@ -138,7 +139,7 @@ class BridgePairingLink:
                 if status is not None and event.session in (None, self._session_name):
                     self._events += 1
                     self._status = status
-                    self._notify()
+                    self._listeners.notify()
         except WahaError as err:
             # Without the stream the steps still work when the user submits them.
             LOGGER.debug("The pairing stream from %s ended: %s", self._client.origin, err)
@@ -149,11 +150,7 @@ class BridgePairingLink:
         changed = status is not self._status
         self._status = status
         if changed:
-            self._notify()
-
-    def _notify(self) -> None:
-        for listener in list(self._listeners):
-            listener()
+            self._listeners.notify()
 
     async def async_qr(self) -> str:
         """The current QR code's text."""
@@ -165,14 +162,7 @@ class BridgePairingLink:
 
     def watch(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
         """Call `listener` on each status event."""
-        self._listeners.append(listener)
-
-        @callback
-        def unsubscribe() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.add(listener)
 
     def close(self) -> None:
         """Stop reading the stream."""
