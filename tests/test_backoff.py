@@ -1,4 +1,5 @@
-"""The backoff policy: first retry within 1 s, doubling, capped, jitter only shortens."""
+"""The backoff policy: first retry within 1 s, every 2 s for three minutes, then doubling up to
+the cap; jitter only shortens."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import pytest
 from custom_components.whatsapp_gateway.backoff import BackoffPolicy
 
 
-def test_schedule_doubles_up_to_the_cap() -> None:
+def test_schedule_is_fast_then_doubles_up_to_the_cap() -> None:
     policy = BackoffPolicy(maximum=300.0)
-    assert [policy.ceiling(attempt) for attempt in range(1, 12)] == [
-        1,
-        2,
+    assert policy.ceiling(1) == 1
+    assert {policy.ceiling(attempt) for attempt in range(2, 91)} == {2}
+    assert [policy.ceiling(attempt) for attempt in range(91, 101)] == [
         4,
         8,
         16,
@@ -22,8 +23,17 @@ def test_schedule_doubles_up_to_the_cap() -> None:
         256,
         300,
         300,
+        300,
     ]
     assert policy.ceiling(10_000) == 300
+    # The fast phase covers the first three minutes of an outage.
+    assert 175 < sum(policy.ceiling(attempt) for attempt in range(1, 91)) <= 180
+
+
+def test_a_small_cap_caps_the_fast_phase_too() -> None:
+    policy = BackoffPolicy(maximum=1.5)
+    assert policy.ceiling(1) == 1
+    assert policy.ceiling(2) == policy.ceiling(500) == 1.5
 
 
 def test_first_retry_is_within_one_second() -> None:
@@ -55,14 +65,13 @@ def test_delays_never_shrink_by_more_than_the_jitter(attempt: int, fraction: flo
     assert policy.delay(attempt + 1, fraction) >= policy.floor(attempt)
 
 
-def test_attempts_in_an_hour_are_bounded() -> None:
-    """An hour of a dead bridge: no more attempts than the floors allow."""
+def test_attempts_in_six_hours_are_bounded() -> None:
+    """Six hours of a dead bridge: 90 fast attempts, 8 doublings, then one per 225-300 s."""
     policy = BackoffPolicy(maximum=300.0)
     elapsed, attempts = 0.0, 0
     while True:
         elapsed += policy.floor(attempts + 1)
-        if elapsed > 3600:
+        if elapsed > 6 * 3600:
             break
         attempts += 1
-    # 1..256 s doubling (9 attempts, ~383 s of floors) then one per 225-300 s.
-    assert attempts <= 24
+    assert attempts <= 90 + 8 + 94

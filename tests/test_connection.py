@@ -359,8 +359,9 @@ async def test_unreachable_at_start_loads_and_backs_off(
         assert config_entry.state is ConfigEntryState.LOADED
         await wait_for_state(hass, STATE, "reconnecting")
         assert state_of(hass, CONNECTED) == "off"
-        for _ in range(720):  # an hour in 5 s steps
-            freezer.tick(5)
+        # An hour: 1 s steps through the fast phase, then 5 s steps.
+        for step in [1] * 240 + [5] * 672:
+            freezer.tick(step)
             async_fire_time_changed(hass)
             await settle(hass, rounds=20)
     finally:
@@ -370,10 +371,12 @@ async def test_unreachable_at_start_loads_and_backs_off(
     # so one attempt is up to two connections at the same instant: count the instants.
     instants = sorted(set(attempts))
     assert len(attempts) <= 2 * len(instants)
-    # Backoff 1, 2, 4, ... 256 s then 300 s (jitter only shortens, by 25 % at most):
-    # at most 9 attempts in the first 383 s and one per 225 s after: 1 + 9 + 15 = 25.
-    assert 10 <= len(instants) <= 25
+    # 90 attempts within the first 3 minutes (1 s, then every 2 s), then 4, 8, ... 256 s and
+    # 300 s (jitter only shortens, by 25 % at most): 8 doublings in at most 383 s and one per
+    # 225 s after. That is at most 90 + 8 + 14 = 112 in the hour.
+    assert 90 + 8 <= len(instants) <= 112
     gaps = [later - earlier for earlier, later in itertools.pairwise(instants)]
+    assert max(gaps[:89]) <= 2 + 1  # fast phase (plus the 1 s step of this simulation)
     assert max(gaps) <= 300 + 5  # the cap (plus the 5 s step of this simulation)
 
 
