@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import itertools
 
 from freezegun.api import FrozenDateTimeFactory
@@ -88,6 +89,7 @@ async def test_six_hours_of_a_dead_bridge_follow_the_capped_backoff(
     bridge: BridgeDouble,
     config_entry: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
+    report: Callable[[str, object], None],
 ) -> None:
     """Connection attempts counted at the bridge's port while it refuses everything."""
     await setup_connected(hass, config_entry)
@@ -113,13 +115,11 @@ async def test_six_hours_of_a_dead_bridge_follow_the_capped_backoff(
     policy = BackoffPolicy(maximum=300.0)
     # The bound: attempt n comes no sooner than the sum of the floors of attempts 1..n.
     bound = next(
-        n
-        for n in itertools.count(1)
-        if sum(policy.floor(k) for k in range(1, n + 1)) > SIX_HOURS
+        n for n in itertools.count(1) if sum(policy.floor(k) for k in range(1, n + 1)) > SIX_HOURS
     )
     assert 90 + 8 + SIX_HOURS // 300 - 10 <= len(instants) <= bound
     assert bound <= 90 + 8 + 94  # fast phase, doublings, then one per 225 s
     gaps = [later - earlier for earlier, later in itertools.pairwise(instants)]
-    print(f"RELIABILITY dead bridge 6 h: {len(instants)} attempts (bound {bound})")
+    report("dead bridge for 6 h: connection attempts (bound)", f"{len(instants)} ({bound})")
     assert max(gaps) <= 300 + 5  # never gives up: an attempt at least every cap (+ step)
     assert min(gaps[100:]) >= 225 - 5  # after the doublings, never faster than the cap floor
