@@ -271,7 +271,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         if isinstance(err, WahaAuthError):
             self._enter_auth_failed()
             return
-        await self._async_close_stream()
+        self._drop_stream()
         if isinstance(err, WahaSessionNotFoundError):
             self._enter_session_missing()
         else:
@@ -360,7 +360,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
             self.client.origin,
         )
         self._set_state(ConnectionState.RECONNECTING, DisconnectReason.STREAM_STALLED)
-        await self._async_close_stream()
+        self._drop_stream()
         await self._async_connect()
 
     @property
@@ -376,9 +376,22 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         )
 
     async def _async_close_stream(self) -> None:
+        """Close the stream and wait for it (at shutdown: nothing may outlive the entry)."""
         stream, self._stream = self._stream, None
         if stream is not None:
             await stream.close()
+
+    def _drop_stream(self) -> None:
+        """Let go of the stream now and close it meanwhile: reconnecting must not wait.
+
+        A half-open socket never answers the close handshake, so waiting for it would add
+        the whole close timeout to the outage.
+        """
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            self.config_entry.async_create_background_task(
+                self.hass, stream.close(), f"{DOMAIN} close stream"
+            )
 
     # ----------------------------------------------------------------------------------
     # Session status -> connection state
@@ -521,11 +534,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
     def _enter_auth_failed(self) -> None:
         """Stop every request until the user acts; Home Assistant shows the reauth repair."""
         self._cancel_retry()
-        if self._stream is not None:
-            stream, self._stream = self._stream, None
-            self.config_entry.async_create_background_task(
-                self.hass, stream.close(), f"{DOMAIN} close stream"
-            )
+        self._drop_stream()
         if self._state is not ConnectionState.AUTH_FAILED:
             LOGGER.warning(
                 "The bridge at %s rejected the API key; stopped until it is re-entered",
@@ -689,7 +698,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         was_auth_failed = self._state is ConnectionState.AUTH_FAILED
         if self._state is ConnectionState.CONNECTED:
             self._set_state(ConnectionState.CONNECTING, DisconnectReason.MANUAL)
-        await self._async_close_stream()
+        self._drop_stream()
         if was_auth_failed:
             # Leave the state alone until the check proves the key works.
             self._state = ConnectionState.CONNECTING
