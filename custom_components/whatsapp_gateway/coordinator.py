@@ -698,7 +698,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         was_auth_failed = self._state is ConnectionState.AUTH_FAILED
         if self._state is ConnectionState.CONNECTED:
             self._set_state(ConnectionState.CONNECTING, DisconnectReason.MANUAL)
-        self._drop_stream()
+        await self._async_close_stream()
         if was_auth_failed:
             # Leave the state alone until the check proves the key works.
             self._state = ConnectionState.CONNECTING

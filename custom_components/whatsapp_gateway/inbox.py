@@ -210,9 +210,15 @@ class MessageInbox:
     async def _active_chats(self, source: HistorySource, floor: float) -> AsyncIterator[str]:
         """The chats that may hold undelivered messages, from the newest-first overview."""
         handled_before = self.ledger.handled_before(floor)
+        listed: set[str] = set()
         for page in range(MAX_OVERVIEW_PAGES):
             chats = await source.chats_overview(limit=OVERVIEW_PAGE, offset=page * OVERVIEW_PAGE)
+            if chats and all(chat.id in listed for chat in chats):
+                return  # a bridge that ignores `offset` sends the same page again
             for chat in chats:
+                if chat.id in listed:
+                    continue
+                listed.add(chat.id)
                 last = chat.last_message
                 if chat.id in IGNORED_CHATS or last is None or last.timestamp is None:
                     continue
@@ -246,7 +252,9 @@ class MessageInbox:
         # `deliver` fires synchronously at its end; record right after, with no await between,
         # so a cancellation either delivers and records, or does neither.
         await self._deliver(message, buffered)
-        timestamp = message.timestamp if message.timestamp is not None else self._clock()
+        now = self._clock()
+        # A timestamp from the future would move the chat's cursor past messages to come.
+        timestamp = now if message.timestamp is None else min(message.timestamp, now)
         self.ledger.record(message.id, message.chat_id, timestamp)
         self.delivered += 1
         return True
@@ -262,6 +270,7 @@ class _ChatReader:
         self._page: deque[WaMessage] = deque()
         self._offset = 0
         self._exhausted = False
+        self._read: set[str] = set()
 
     async def next(self) -> WaMessage | None:
         """The next message, or None when the chat has no more."""
@@ -272,11 +281,15 @@ class _ChatReader:
                 self._chat_id, since=self._since, limit=MESSAGES_PAGE, offset=self._offset
             )
             self._offset += len(page)
-            self._exhausted = len(page) < MESSAGES_PAGE
+            fresh = [message for message in page if message.id not in self._read]
+            # A short page ends the chat; so does a page of nothing new (a bridge that
+            # ignores `offset` would send the same one forever).
+            self._exhausted = len(page) < MESSAGES_PAGE or not fresh
+            self._read.update(message.id for message in fresh)
             # A bridge that ignores the filter must not replay older messages.
             self._page.extend(
                 message
-                for message in page
+                for message in fresh
                 if message.timestamp is None or message.timestamp >= self._since
             )
         return self._page.popleft()

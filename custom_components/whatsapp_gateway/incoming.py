@@ -64,6 +64,7 @@ class IncomingMessages:
         self._lids: OrderedDict[str, tuple[str | None, datetime]] = OrderedDict()
         self._device_id: str | None = None
         self._failures = 0
+        self._warned_give_up = False
         # WhatsApp timestamps are whole seconds: a message of this very second is not handled.
         watermark = math.floor(_now())
         self.inbox = MessageInbox(
@@ -113,7 +114,10 @@ class IncomingMessages:
             if self._failures < MAX_BACKFILL_FAILURES:
                 LOGGER.debug("Could not read the messages missed while offline: %s", err)
                 return
-            LOGGER.warning(
+            # Once per kind: a bridge without working history endpoints fails every gap.
+            log = LOGGER.debug if self._warned_give_up else LOGGER.warning
+            self._warned_give_up = True
+            log(
                 "Could not read the messages missed while offline from %s (%s); "
                 "delivering new messages without them",
                 self._client.origin,

@@ -24,6 +24,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .bridge import WahaClient, WahaError, WahaResponseError
+from .bridge.decoding import without_lone_surrogates
 from .const import (
     CONF_QUEUE_TTL,
     CONF_SEND_RATE,
@@ -78,6 +79,7 @@ class OutgoingMessages:
         self._client = client
         self._session_name = session_name
         self._is_connected = is_connected
+        self._warned_rejected = False
         self._on_change = on_change
         self._ttl = float(entry_option(entry, CONF_QUEUE_TTL))
         self._limiter = SendRateLimiter(int(entry_option(entry, CONF_SEND_RATE)))
@@ -123,7 +125,8 @@ class OutgoingMessages:
         message = QueuedMessage(
             queue_id=uuid4().hex,
             chat_id=chat_id,
-            text=text,
+            # A lone surrogate (a broken emoji from a template) cannot be sent or stored.
+            text=without_lone_surrogates(text),
             created=now,
             expires=now + (ttl if ttl is not None else self._ttl),
         )
@@ -262,7 +265,10 @@ class OutgoingMessages:
                     if not err.permanent:
                         self._retry_later(err)
                         return
-                    LOGGER.warning("The bridge rejected a queued message: %s", err)
+                    # Each rejection fires message_failed; the log says it once.
+                    log = LOGGER.debug if self._warned_rejected else LOGGER.warning
+                    self._warned_rejected = True
+                    log("The bridge rejected a queued message: %s", err)
                     if self._queue.remove(head.queue_id) is not None:
                         self._changed()
                         self._fire_failed(head, FAILED_REJECTED)

@@ -11,13 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
-import json
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 from yarl import URL
 
+from . import decoding
 from .errors import (
     WahaAuthError,
     WahaConnectionError,
@@ -323,4 +323,4 @@ def _sent_message_id(data: object) -> str | None:
 
 
 def _json_loads(body: bytes) -> Any:
-    return json.loads(body)
+    return decoding.loads(body)

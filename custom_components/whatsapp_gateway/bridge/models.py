@@ -142,9 +142,7 @@ class StreamEvent:
             session=_optional_str(obj, "session"),
             payload=payload if isinstance(payload, dict) else {},
             id=_optional_str(obj, "id"),
-            timestamp_ms=int(timestamp)
-            if isinstance(timestamp, int | float) and not isinstance(timestamp, bool)
-            else None,
+            timestamp_ms=_whole_number(timestamp),
             me=Me.parse(me) if isinstance(me, dict) else None,
         )
 
@@ -160,14 +158,31 @@ class StreamEvent:
 _MILLISECONDS_THRESHOLD = 100_000_000_000
 
 
+# Larger numbers are no timestamp in any unit (and may not even fit a float).
+_LARGEST_RAW = 10**21
+
+
+def _whole_number(value: object) -> int | None:
+    """An int from a JSON number; None for anything else, infinities and absurd sizes."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, int):
+        return value if abs(value) < _LARGEST_RAW else None
+    return int(value) if math.isfinite(value) and abs(value) < _LARGEST_RAW else None
+
+
 def _timestamp_seconds(value: object) -> float | None:
-    """A WhatsApp timestamp in seconds; milliseconds are recognised and converted."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    """A WhatsApp timestamp in seconds; milli-, micro- and nanoseconds are converted."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, int) and abs(value) >= _LARGEST_RAW:
         return None
     seconds = float(value)
-    if seconds > _MILLISECONDS_THRESHOLD:
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    while seconds > _MILLISECONDS_THRESHOLD:
         seconds /= 1000
-    return seconds if seconds >= 0 else None
+    return seconds
 
 
 def _message_id(value: object) -> str | None:

@@ -8,12 +8,12 @@ never logged: they carry message bodies and phone numbers.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Self
 
 import aiohttp
 
+from . import decoding
 from .errors import WahaAuthError, WahaResponseError, WahaStreamClosedError
 from .models import StreamEvent
 
@@ -51,7 +51,7 @@ class EventStream:
             message = await self._websocket.receive()
             if message.type is aiohttp.WSMsgType.TEXT:
                 try:
-                    return StreamEvent.parse(json.loads(message.data))
+                    return StreamEvent.parse(decoding.loads(message.data))
                 except ValueError:
                     self._skip("not JSON")
                 except WahaResponseError:
