@@ -359,3 +359,33 @@ async def test_stories_and_own_messages_are_never_delivered() -> None:
     await harness.inbox.async_on_live(harness.message("status@broadcast"))
     await harness.inbox.async_on_live(harness.message(CHATS[0], from_me=True))
     assert harness.delivered == []
+
+
+class PagingBlindHistory(FakeHistory):
+    """A bridge that ignores `offset`: every request answers the first page again."""
+
+    async def chats_overview(self, *, limit: int, offset: int) -> list[ChatSummary]:
+        return await super().chats_overview(limit=limit, offset=0)
+
+    async def chat_messages(
+        self, chat_id: str, *, since: int, limit: int, offset: int
+    ) -> list[WaMessage]:
+        return await super().chat_messages(chat_id, since=since, limit=limit, offset=0)
+
+
+@pytest.mark.parametrize(("chats", "per_chat"), [(120, 1), (1, 250)], ids=["overview", "messages"])
+async def test_a_bridge_that_ignores_paging_ends_the_backfill(chats: int, per_chat: int) -> None:
+    harness = Harness()
+    harness.history = PagingBlindHistory()
+    harness.inbox = harness._new_inbox(MessageLedger(watermark=harness.now))
+    harness.drop()
+    for chat in range(chats):
+        for _ in range(per_chat):
+            await harness.arrive(f"{chat}@c.us")
+    await harness.reconnect()
+    # One full first page is all such a bridge can give; it is delivered once, and the
+    # backfill ends after one repeated page instead of looping.
+    delivered = [message.id for message, _ in harness.delivered]
+    assert len(delivered) == len(set(delivered)) == min(chats, 50) * min(per_chat, 100)
+    assert harness.history.requests <= 2 + min(chats, 50) * 2
+    assert not harness.inbox.backfill_due

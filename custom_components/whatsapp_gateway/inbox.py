@@ -95,6 +95,8 @@ class MessageInbox:
         self._deliver = deliver
         self._clock = clock
         self._held: deque[WaMessage] = deque()
+        # Newest messages of chats, undelivered at the last stall check (see find_missed).
+        self._stall_suspects: set[str] = set()
         self._held_limit = live_buffer_limit
         self._held_overflowed = False
         self.backfill_due = True
@@ -158,21 +160,34 @@ class MessageInbox:
             self.backfilling = False
 
     async def async_find_missed(self, source: HistorySource, *, floor: float, grace: float) -> bool:
-        """Whether a chat's newest incoming message (older than `grace` s) never arrived.
+        """Whether the bridge stored an incoming message that the stream never delivered.
 
         That is the sign of a stalled stream: the bridge stores messages but emits nothing.
+        A chat's newest message counts as missed when it is older than `grace` s, or when it
+        was already there, undelivered, at the previous check (under a steady flow the
+        newest message is always younger than `grace`).
         """
         if self.backfill_due or self.backfilling:
+            self._stall_suspects.clear()
             return False
+        if any(not self.ledger.seen(message_id) for message_id in self._stall_suspects):
+            self._stall_suspects.clear()
+            return True
         latest = self._clock() - grace
+        suspects: set[str] = set()
         for chat in await source.chats_overview(limit=OVERVIEW_PAGE, offset=0):
             last = chat.last_message
             if last is None or last.timestamp is None or not is_deliverable(last):
                 continue
             if last.timestamp < self.ledger.handled_before(floor):
                 break
-            if last.timestamp <= latest and not self.ledger.seen(last.id):
+            if self.ledger.seen(last.id):
+                continue
+            if last.timestamp <= latest:
+                self._stall_suspects.clear()
                 return True
+            suspects.add(last.id)
+        self._stall_suspects = suspects
         return False
 
     async def _backfill_pass(self, source: HistorySource, floor: float) -> int:

@@ -729,8 +729,8 @@ def _with_bad_byte(body: bytes) -> bytes:
 
 
 def _huge(template: Any) -> bytes:
-    """About 1 MiB. A list keeps its length: one longer than the page asked for is
-    test_a_bridge_that_ignores_paging_does_not_loop_the_backfill."""
+    """About 1 MiB. A list keeps its length (a bridge that ignores paging is tested in
+    tests/test_inbox.py)."""
     if isinstance(template, dict):
         return json.dumps(template | {"padding": "p" * MIB}).encode()
     return json.dumps([item | {"padding": "p" * MIB} for item in template]).encode()

@@ -42,7 +42,6 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.util import dt as dt_util
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 import probatio
 import pytest
@@ -673,40 +672,8 @@ async def test_queued_messages_the_bridge_rejects_warn_once(
     assert_one_warning_per_kind(caplog)
 
 
-@pytest.mark.parametrize("endpoint", ["overview", "messages"])
-async def test_a_bridge_that_ignores_paging_does_not_loop_the_backfill(
-    hass: HomeAssistant,
-    bridge: BridgeDouble,
-    proxy: FuzzProxy,
-    endpoint: str,
-) -> None:
-    entry = add_entry(hass, bridge, proxy.url)
-    events = async_capture_events(hass, EVENT_MESSAGE_RECEIVED)
-    await setup_connected(hass, entry)
-    now = int(dt_util.utcnow().timestamp())
-    newest = WA_MESSAGE | {"id": f"false_{BOB}_NEWEST", "timestamp": now}
-    if endpoint == "overview":  # the same full page at every offset
-        page = [{"id": BOB, "name": "Bob", "lastMessage": newest}] * 50
-        proxy.answers["overview"] = Answer(200, json.dumps(page).encode(), "application/json")
-        proxy.answers["messages"] = Answer(200, b"[]", "application/json")
-    else:  # the chat's full first page at every offset, all older than the cursor
-        await bridge.emit_message(SESSION, chat_id=BOB, body="newest", stream=False)
-        page = [WA_MESSAGE | {"id": f"false_{BOB}_{n}", "timestamp": 1} for n in range(100)]
-        proxy.answers["messages"] = Answer(200, json.dumps(page).encode(), "application/json")
-    await call_action(hass, "reconnect", {"config_entry_id": entry.entry_id})
-    coordinator = coordinator_of(hass, entry.entry_id)
-    assert await wait_until(hass, lambda: proxy.hits[endpoint] > 0, rounds=200_000), (
-        "no backfill ran"
-    )
-    await wait_until(
-        hass,
-        lambda: not coordinator._backfilling or sum(proxy.hits.values()) > 100,
-        rounds=50_000,
-    )
-    assert proxy.hits["overview"] <= 2, proxy.hits
-    assert proxy.hits["messages"] <= 2, proxy.hits
-    live = await bridge.emit_message(SESSION, chat_id=CAROL, body="live")
-    assert await wait_until(hass, lambda: delivered(events, live["id"]) == 1)
+# A bridge that ignores paging: tests/test_inbox.py (an end-to-end version through the proxy
+# was flaky, since the proxy now and then drops a fresh stream).
 
 
 @pytest.mark.parametrize("link_up", [True, False], ids=["sent_now", "queued"])
