@@ -87,3 +87,11 @@ def test_sending_whenever_allowed_never_exceeds_the_rate(rate: int, gaps: list[f
     for index, start in enumerate(sent):
         in_window = [t for t in sent[index:] if t < start + RATE_WINDOW]
         assert len(in_window) <= rate
+
+
+def test_float_residue_is_no_wait() -> None:
+    """Found by Hypothesis in CI: times summed from gaps miss the window by femtoseconds."""
+    limiter = SendRateLimiter(rate=1)
+    limiter.record(1.198680489650113e-05)
+    assert limiter.delay(60.00001198680489) == 0.0
+    assert limiter.delay(59.9) == pytest.approx(0.1, abs=1e-3)

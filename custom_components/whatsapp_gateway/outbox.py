@@ -136,7 +136,9 @@ class SendRateLimiter:
         """Seconds to wait before the next send is allowed (0 when it may go now)."""
         if len(self._sent) < (self._sent.maxlen or 1):
             return 0.0
-        return max(0.0, self._sent[0] + RATE_WINDOW - now)
+        wait = self._sent[0] + RATE_WINDOW - now
+        # Sums of float times are off by femtoseconds; that is no reason to wait.
+        return wait if wait > 1e-6 else 0.0
 
     def record(self, now: float) -> None:
         """A send went out at `now`."""
