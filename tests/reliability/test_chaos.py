@@ -27,7 +27,7 @@ from ..helpers import CONNECTED, advance, setup_connected, state_of
 SEED = 10_000
 MESSAGES = 10_000
 BATCH = 20  # messages per simulated second
-FAULT_CHANCE = 0.08  # per batch, while no fault is running
+FAULT_CHANCE = 0.1  # per batch, while the link is up and no fault is running
 CHATS = [f"49151000000{n:02d}@c.us" for n in range(10)] + ["120363000000000001@g.us"]
 FAULTS = ["close_1000", "close_1001", "close_1011", "cut", "half_open", "stall", "restart"]
 
@@ -40,6 +40,9 @@ async def test_ten_thousand_messages_through_chaos(
     report: Callable[[str, object], None],
 ) -> None:
     rng = random.Random(SEED)  # noqa: S311 (a reproducible schedule, not a secret)
+    # The link's backoff jitter draws from the global generator: seed it too, so that the
+    # moments the link is up (when faults are injected) repeat from run to run.
+    random.seed(SEED)
     events = async_capture_events(hass, EVENT_MESSAGE_RECEIVED)
     await setup_connected(hass, config_entry)
     coordinator = config_entry.runtime_data
@@ -120,7 +123,7 @@ async def test_ten_thousand_messages_through_chaos(
         got = [event.data["message_id"] for event in events if event.data["chat_id"] == chat]
         assert got == [message["id"] for message in sent if message["from"] == chat], chat
     buffered = sum(1 for event in events if event.data["buffered"])
-    assert sum(injected.values()) >= 20, injected  # the chaos really happened
+    assert sum(injected.values()) >= 15, injected  # the chaos really happened
     report(
         "chaos: messages sent / delivered / through backfill",
         f"{len(sent)} / {len(ids)} / {buffered}",
