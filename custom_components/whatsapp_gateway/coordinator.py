@@ -664,10 +664,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
             self._started_this_episode = True
             self._restarted_this_episode = True
             LOGGER.info("Starting the WhatsApp session %s for pairing", self.session_name)
-            if info.status is SessionStatus.STOPPED:
-                info = await self.client.start_session(self.session_name)
-            else:
-                info = await self.client.restart_session(self.session_name)
+            info = await self.client.revive_session(self.session_name, info)
         # The stream may have reported newer statuses while the answer was on its way.
         if self._status_events == events_before:
             await self._async_apply_session(info)

@@ -125,10 +125,8 @@ class BridgePairingLink:
             if not start:
                 raise
             info = await self._client.create_session(self._session_name)
-        if start and info.status is SessionStatus.STOPPED:
-            info = await self._client.start_session(self._session_name)
-        elif start and info.status is SessionStatus.FAILED:
-            info = await self._client.restart_session(self._session_name)
+        if start:
+            info = await self._client.revive_session(self._session_name, info)
         if self._events == events_before:
             self._set_status(info.status)
 

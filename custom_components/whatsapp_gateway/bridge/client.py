@@ -25,7 +25,7 @@ from .errors import (
     WahaSessionNotFoundError,
     WahaSessionStatusError,
 )
-from .models import ChatSummary, Me, ServerVersion, SessionInfo, WaMessage
+from .models import ChatSummary, Me, ServerVersion, SessionInfo, SessionStatus, WaMessage
 from .stream import EventStream
 
 DEFAULT_REQUEST_TIMEOUT = 10.0
@@ -168,6 +168,14 @@ class WahaClient:
         if not isinstance(code, str) or not code:
             raise WahaResponseError("auth/request-code: answer has no code")
         return code
+
+    async def revive_session(self, name: str, info: SessionInfo) -> SessionInfo:
+        """Start a STOPPED session or restart a FAILED one (`info` is its last read)."""
+        if info.status is SessionStatus.STOPPED:
+            return await self.start_session(name)
+        if info.status is SessionStatus.FAILED:
+            return await self.restart_session(name)
+        return info
 
     async def get_me(self, name: str) -> Me | None:
         """Return the logged-in account, or None when the session is not paired."""
