@@ -1,0 +1,234 @@
+"""What HACS and hassfest check before users see the integration, offline.
+
+hacs.json and manifest.json follow the rules of HACS's validator and of hassfest; every action,
+field, entity, state, attribute and form field Home Assistant shows has its English text and
+an icon where the frontend looks for one; services.yaml describes exactly the registered
+actions; the brand images exist in the sizes Home Assistant's brands rules ask for. The live
+parts (actions, entities, forms) are read from a running set-up, not from the code's text.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+import re
+from typing import Any
+
+from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import __version__ as running_version
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.entity_component import async_update_entity
+from PIL import Image
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+import yaml
+
+from bridge_double import BridgeDouble
+from custom_components.whatsapp_gateway.const import DOMAIN
+from custom_components.whatsapp_gateway.event import EVENT_ATTRIBUTES
+
+from .helpers import setup_connected
+
+ROOT = Path(__file__).parent.parent
+PACKAGE = ROOT / "custom_components" / DOMAIN
+HACS: dict[str, Any] = json.loads((ROOT / "hacs.json").read_text())
+MANIFEST: dict[str, Any] = json.loads((PACKAGE / "manifest.json").read_text())
+STRINGS: dict[str, Any] = json.loads((PACKAGE / "translations" / "en.json").read_text())
+ICONS: dict[str, Any] = json.loads((PACKAGE / "icons.json").read_text())
+SERVICES_YAML: dict[str, Any] = yaml.safe_load((PACKAGE / "services.yaml").read_text())
+
+# HACS's validator (custom_components/hacs/utils/validate.py) rejects any other key.
+HACS_KEYS = {
+    "content_in_root",
+    "country",
+    "filename",
+    "hacs",
+    "hide_default_branch",
+    "homeassistant",
+    "name",
+    "persistent_directory",
+    "render_readme",
+    "zip_release",
+}
+# Required by HACS (codeowners ... version) and by hassfest for a config-flow integration.
+MANIFEST_REQUIRED = {
+    "domain",
+    "name",
+    "codeowners",
+    "config_flow",
+    "documentation",
+    "integration_type",
+    "iot_class",
+    "issue_tracker",
+    "requirements",
+    "version",
+}
+# State attributes Home Assistant names itself; every other attribute needs our text.
+STANDARD_ATTRIBUTES = {
+    "device_class",
+    "entity_picture",
+    "event_type",
+    "event_types",
+    "friendly_name",
+    "icon",
+    "options",
+    "access_token",
+    "state_class",
+    "supported_features",
+    "unit_of_measurement",
+}
+BRAND_IMAGES = {
+    "icon.png": 256,
+    "icon@2x.png": 512,
+    "dark_icon.png": 256,
+    "dark_icon@2x.png": 512,
+}
+
+
+def test_hacs_json_has_only_accepted_keys_and_a_minimum_release() -> None:
+    assert set(HACS) <= HACS_KEYS
+    assert HACS["name"] == MANIFEST["name"]
+    assert HACS["render_readme"] is True
+    minimum = AwesomeVersion(HACS["homeassistant"])
+    assert minimum.strategy is AwesomeVersionStrategy.CALVER
+    # The release running this suite must be one the entry claims to support.
+    assert AwesomeVersion(running_version) >= minimum
+
+
+def test_hacs_minimum_is_the_release_the_oldest_run_proves() -> None:
+    """requirements_oldest.txt pins the harness of the oldest release; hacs.json names it."""
+    pinned = re.search(
+        r"Home Assistant (\d{4}\.\d+)\.\d+", (ROOT / "requirements_oldest.txt").read_text()
+    )
+    assert pinned, "requirements_oldest.txt names the Home Assistant release it pins"
+    assert HACS["homeassistant"].startswith(f"{pinned[1]}.")
+
+
+def test_manifest_keys_order_and_values() -> None:
+    keys = list(MANIFEST)
+    assert set(keys) >= MANIFEST_REQUIRED
+    # hassfest: domain and name first, then the other keys in alphabetical order.
+    assert keys[:2] == ["domain", "name"]
+    assert keys[2:] == sorted(keys[2:])
+    assert MANIFEST["domain"] == DOMAIN == PACKAGE.name
+    assert MANIFEST["config_flow"] is True
+    assert MANIFEST["iot_class"] == "local_push"
+    assert MANIFEST["integration_type"] in {"device", "hub", "service"}
+    assert MANIFEST["requirements"] == []
+    assert MANIFEST["loggers"] == [f"custom_components.{DOMAIN}"]
+    assert AwesomeVersion(MANIFEST["version"]).strategy is AwesomeVersionStrategy.SEMVER
+    for key in ("documentation", "issue_tracker"):
+        assert MANIFEST[key].startswith("https://"), key
+    assert all(owner.startswith("@") for owner in MANIFEST["codeowners"])
+
+
+def test_brand_images_exist_in_the_sizes_the_brands_rules_ask_for() -> None:
+    for name, size in BRAND_IMAGES.items():
+        with Image.open(PACKAGE / "brand" / name) as image:
+            assert image.format == "PNG", name
+            assert image.size == (size, size), name
+            # Transparent background, so the icon sits on light and dark themes alike.
+            assert image.mode == "RGBA", name
+            assert image.getextrema()[3][0] == 0, f"{name} has no transparent pixels"
+
+
+async def test_services_yaml_describes_exactly_the_registered_actions(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> None:
+    await setup_connected(hass, config_entry)
+    registered = hass.services.async_services_for_domain(DOMAIN)
+    assert set(registered) == set(SERVICES_YAML) == set(STRINGS["services"])
+    assert set(ICONS["services"]) == set(registered)
+    for name, service in registered.items():
+        assert ICONS["services"][name]["service"].startswith("mdi:"), name
+        assert service.schema is not None, name
+        fields = {str(key) for key in service.schema.schema}
+        assert fields == set(SERVICES_YAML[name]["fields"]), name
+        text = STRINGS["services"][name]
+        assert text["name"], name
+        assert text["description"], name
+        assert set(text["fields"]) == fields, name
+        for field, field_text in text["fields"].items():
+            assert field_text["name"], (name, field)
+            assert field_text["description"], (name, field)
+
+
+async def test_every_entity_has_its_text_and_icon(
+    hass: HomeAssistant, bridge: BridgeDouble, config_entry: MockConfigEntry
+) -> None:
+    await setup_connected(hass, config_entry)
+    entries = er.async_entries_for_config_entry(er.async_get(hass), config_entry.entry_id)
+    # Every platform of the integration is represented.
+    assert {entry.domain for entry in entries} == set(STRINGS["entity"])
+    for entry in entries:
+        key = entry.translation_key
+        assert key, f"{entry.entity_id} has no translation key"
+        text = STRINGS["entity"][entry.domain][key]
+        assert text["name"], entry.entity_id
+        assert ICONS["entity"][entry.domain][key]["default"].startswith("mdi:"), entry.entity_id
+        await async_update_entity(hass, entry.entity_id)
+        state = hass.states.get(entry.entity_id)
+        assert state is not None, entry.entity_id
+        # Enum sensors: every possible state has text and the state icons name real states.
+        options = state.attributes.get("options") or []
+        assert set(options) <= set(text.get("state", {})), entry.entity_id
+        assert set(ICONS["entity"][entry.domain][key].get("state", {})) <= (
+            set(options) | {"on", "off"}
+        ), entry.entity_id
+        # Events: every event type has text.
+        event_types = state.attributes.get("event_types") or []
+        type_text = text.get("state_attributes", {}).get("event_type", {}).get("state", {})
+        assert set(event_types) <= set(type_text), entry.entity_id
+        # Our own attributes, as far as this state shows them, are named.
+        named = set(text.get("state_attributes", {}))
+        assert set(state.attributes) - STANDARD_ATTRIBUTES <= named, entry.entity_id
+
+
+def test_the_message_event_attributes_are_named() -> None:
+    named = set(STRINGS["entity"]["event"]["message"]["state_attributes"]) - {"event_type"}
+    assert set(EVENT_ATTRIBUTES) == named
+
+
+def form_fields(result: dict[str, Any]) -> set[str]:
+    return {str(key) for key in result["data_schema"].schema}
+
+
+async def test_every_form_field_has_a_label(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> None:
+    user = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert form_fields(user) == set(STRINGS["config"]["step"]["user"]["data"])
+    await setup_connected(hass, config_entry)
+    options = await hass.config_entries.options.async_init(config_entry.entry_id)
+    option_text = STRINGS["options"]["step"][options["step_id"]]
+    assert form_fields(options) == set(option_text["data"]) == set(option_text["data_description"])
+    for subentry_type in STRINGS["config_subentries"]:
+        subentry = await hass.config_entries.subentries.async_init(
+            (config_entry.entry_id, subentry_type), context={"source": SOURCE_USER}
+        )
+        step_text = STRINGS["config_subentries"][subentry_type]["step"][subentry["step_id"]]
+        assert form_fields(subentry) == set(step_text["data"]), subentry_type
+        assert STRINGS["config_subentries"][subentry_type]["initiate_flow"]["user"]
+    for step in ("reauth_confirm", "reconfigure"):
+        assert STRINGS["config"]["step"][step]["title"], step
+
+
+def test_exception_texts_are_all_used() -> None:
+    """The other direction of test_translations: no exception text is left over."""
+    code = "".join(path.read_text() for path in PACKAGE.rglob("*.py"))
+    for key in STRINGS["exceptions"]:
+        assert f'"{key}"' in code, f"exceptions.{key} is never raised"
+
+
+@pytest.mark.parametrize("section", ["config", "options"])
+def test_no_text_is_empty(section: str) -> None:
+    def leaves(node: Any, path: str) -> list[tuple[str, Any]]:
+        if isinstance(node, dict):
+            return [leaf for key, value in node.items() for leaf in leaves(value, f"{path}.{key}")]
+        return [(path, node)]
+
+    for path, value in leaves(STRINGS[section], section):
+        assert isinstance(value, str), path
+        assert value.strip(), path
