@@ -26,6 +26,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 import yaml
 
 from bridge_double import BridgeDouble
+from custom_components.whatsapp_gateway import PLATFORMS
 from custom_components.whatsapp_gateway.const import DOMAIN
 from custom_components.whatsapp_gateway.event import EVENT_ATTRIBUTES
 
@@ -232,3 +233,80 @@ def test_no_text_is_empty(section: str) -> None:
     for path, value in leaves(STRINGS[section], section):
         assert isinstance(value, str), path
         assert value.strip(), path
+
+
+# Home Assistant's quality scale, tier by tier (script/hassfest/quality_scale.py).
+QUALITY_SCALE_RULES = {
+    "bronze": {
+        "action-setup",
+        "appropriate-polling",
+        "brands",
+        "common-modules",
+        "config-flow",
+        "config-flow-test-coverage",
+        "dependency-transparency",
+        "docs-actions",
+        "docs-high-level-description",
+        "docs-installation-instructions",
+        "docs-removal-instructions",
+        "entity-event-setup",
+        "entity-unique-id",
+        "has-entity-name",
+        "runtime-data",
+        "test-before-configure",
+        "test-before-setup",
+        "unique-config-entry",
+    },
+    "silver": {
+        "action-exceptions",
+        "config-entry-unloading",
+        "docs-configuration-parameters",
+        "docs-installation-parameters",
+        "entity-unavailable",
+        "integration-owner",
+        "log-when-unavailable",
+        "parallel-updates",
+        "reauthentication-flow",
+        "test-coverage",
+    },
+    "gold": {
+        "devices",
+        "diagnostics",
+        "discovery",
+        "discovery-update-info",
+        "docs-data-update",
+        "docs-examples",
+        "docs-known-limitations",
+        "docs-supported-devices",
+        "docs-supported-functions",
+        "docs-troubleshooting",
+        "docs-use-cases",
+        "dynamic-devices",
+        "entity-category",
+        "entity-device-class",
+        "entity-disabled-by-default",
+        "entity-translations",
+        "exception-translations",
+        "icon-translations",
+        "reconfiguration-flow",
+        "repair-issues",
+        "stale-devices",
+    },
+    "platinum": {"async-dependency", "inject-websession", "strict-typing"},
+}
+
+
+def test_quality_scale_lists_every_rule_and_explains_each_exemption() -> None:
+    rules = yaml.safe_load((PACKAGE / "quality_scale.yaml").read_text())["rules"]
+    assert set(rules) == set().union(*QUALITY_SCALE_RULES.values())
+    for name, rule in rules.items():
+        status = rule if isinstance(rule, str) else rule["status"]
+        assert status in {"done", "todo", "exempt"}, name
+        if status != "done":
+            assert isinstance(rule, dict), f"{name} is {status} without a comment"
+            assert rule["comment"].strip(), name
+
+
+def test_every_entity_platform_sets_parallel_updates() -> None:
+    for platform in PLATFORMS:
+        assert "PARALLEL_UPDATES = " in (PACKAGE / f"{platform}.py").read_text(), platform
