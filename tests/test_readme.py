@@ -1,0 +1,72 @@
+"""The README's example automations are valid automations for Home Assistant."""
+
+from __future__ import annotations
+
+from pathlib import Path
+import re
+from typing import Any
+
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+import yaml
+
+README = Path(__file__).parent.parent / "README.md"
+
+
+def yaml_blocks() -> list[Any]:
+    return [
+        yaml.safe_load(block)
+        for block in re.findall(r"```yaml\n(.*?)```", README.read_text(), re.S)
+    ]
+
+
+def example_automations() -> list[dict[str, Any]]:
+    return [block for block in yaml_blocks() if isinstance(block, dict) and "triggers" in block]
+
+
+async def test_every_example_automation_loads(hass: HomeAssistant) -> None:
+    automations = example_automations()
+    # One per entity, action and event at least (see the README's sections).
+    assert len(automations) >= 15
+    aliases = [automation["alias"] for automation in automations]
+    assert len(set(aliases)) == len(aliases)
+    assert await async_setup_component(hass, "automation", {"automation": automations})
+    await hass.async_block_till_done()
+    try:
+        states = hass.states.async_all("automation")
+        assert {state.attributes["friendly_name"] for state in states} == set(aliases)
+        # An automation whose configuration is invalid is created unavailable.
+        assert [s.entity_id for s in states if s.state == STATE_UNAVAILABLE] == []
+    finally:
+        # Detach the time triggers, so that no timer outlives the test.
+        await hass.services.async_call(
+            "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
+        )
+
+
+def test_every_event_and_action_has_an_example() -> None:
+    text = yaml.safe_dump(example_automations())
+    for name in (
+        "whatsapp_gateway_message_received",
+        "whatsapp_gateway_message_sent",
+        "whatsapp_gateway_message_failed",
+        "whatsapp_gateway.reconnect",
+        "whatsapp_gateway.send_message",
+        "notify.send_message",
+    ):
+        assert name in text, name
+    for entity in (
+        "binary_sensor.alice_connected",
+        "sensor.alice_connection_state",
+        "sensor.alice_connected_since",
+        "sensor.alice_availability",
+        "sensor.alice_disconnects",
+        "sensor.alice_last_disconnect_reason",
+        "sensor.alice_last_outage",
+        "sensor.alice_outbound_queue",
+        "button.alice_reconnect",
+        "event.alice_message",
+        "image.alice_pairing_qr",
+    ):
+        assert entity in text, entity
