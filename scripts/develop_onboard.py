@@ -1,9 +1,11 @@
 """Helper of scripts/develop, standard library only.
 
-develop_onboard.py prepare CONFIG_DIR
-    before the first start: mark onboarding's "core_config" step done, whose REST call
-    would start met, radio_browser, google_translate and shopping_list flows (they need
-    the internet and packages the venv does not have)
+develop_onboard.py prepare CONFIG_DIR --port PORT
+    before every start: on the first, mark onboarding's "core_config" step done, whose REST
+    call would start met, radio_browser, google_translate and shopping_list flows (they need
+    the internet and packages the venv does not have); always, pin the HTTP server to
+    127.0.0.1:PORT in Home Assistant's store (the YAML http: block is migrated once into an
+    unconfirmed trial that reverts to all interfaces after 5 minutes)
 develop_onboard.py wait URL [--timeout S] [--pid PID]
     wait until URL answers HTTP 200 (fails early when process PID dies)
 develop_onboard.py onboard --hass URL --config CONFIG_DIR --bridge URL --api-key KEY ...
@@ -18,7 +20,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Iterable
 import contextlib
-from datetime import datetime
+from datetime import UTC, datetime
 import http.client
 import json
 import os
@@ -124,15 +126,58 @@ def alive(pid: int) -> bool:
     return True
 
 
-def prepare(config_dir: Path) -> None:
-    store = config_dir / ".storage" / "onboarding"
-    if store.exists():
+# What configuration.yaml said before the http: block went (removed from such copies).
+LEGACY_HTTP_YAML = "http:\n  server_host: 127.0.0.1\n  server_port: 8123\n\n"
+
+
+def prepare(config_dir: Path, port: int) -> None:
+    storage = config_dir / ".storage"
+    storage.mkdir(parents=True, exist_ok=True)
+    store = storage / "onboarding"
+    if not store.exists():
+        # Home Assistant's private onboarding store (version 4): only the user, analytics and
+        # integration steps are left for `onboard`, which does them through the REST API.
+        content = {"version": 4, "minor_version": 1, "key": "onboarding"}
+        store.write_text(json.dumps({**content, "data": {"done": ["core_config"]}}, indent=2))
+    pin_http(storage / "http", port)
+    configuration = config_dir / "configuration.yaml"
+    text = configuration.read_text()
+    if LEGACY_HTTP_YAML in text:
+        log(f"removing the http: block from {configuration} (the port is kept in .storage/http)")
+        configuration.write_text(text.replace(LEGACY_HTTP_YAML, "", 1))
+
+
+def pin_http(store: Path, port: int) -> None:
+    """Make 127.0.0.1:PORT the confirmed ("stable") HTTP config, with no trial pending.
+
+    Home Assistant 2026.10 keeps the HTTP config in a private store (version 2.2) as a
+    confirmed config and an unconfirmed trial. A YAML http: block becomes such a trial once,
+    and one not confirmed in the UI within 5 minutes is reverted with a restart.
+    """
+    try:
+        data: dict[str, Any] = json.loads(store.read_text())["data"]
+    except OSError, ValueError, KeyError, TypeError:
+        data = {"stable": {}}
+    stable = {
+        # The defaults Home Assistant writes itself; kept when the store says otherwise.
+        "cors_allowed_origins": ["https://cast.home-assistant.io"],
+        "login_attempts_threshold": -1,
+        "ip_ban_enabled": True,
+        "ssl_profile": "modern",
+        "use_x_frame_options": True,
+        "created_at": datetime.now(UTC).isoformat(),
+        **data.get("stable", {}),
+        "server_host": ["127.0.0.1"],
+        "server_port": port,
+        "error": None,
+        "error_message": None,
+    }
+    wanted = {"stable": stable, "pending": None, "yaml_migration_done": True}
+    if data == wanted:
         return
-    store.parent.mkdir(parents=True, exist_ok=True)
-    # Home Assistant's private onboarding store (version 4): only the user, analytics and
-    # integration steps are left for `onboard`, which does them through the REST API.
-    content = {"version": 4, "minor_version": 1, "key": "onboarding"}
-    store.write_text(json.dumps({**content, "data": {"done": ["core_config"]}}, indent=2))
+    content = {"version": 2, "minor_version": 2, "key": "http", "data": wanted}
+    store.write_text(json.dumps(content, indent=2))
+    store.chmod(0o600)
 
 
 class Hass:
@@ -172,7 +217,7 @@ class Hass:
         if result.get("type") != "create_entry":
             raise SystemExit(
                 f"develop: cannot log in as {USERNAME}: {result.get('errors') or result}"
-                " (delete .develop/ to start over)"
+                " (delete the state dir, e.g. .develop/, to start over)"
             )
         self.exchange(result["result"])
 
@@ -283,7 +328,7 @@ def connected_entity(ids: Iterable[str]) -> str | None:
     return next((i for i in ids if i.startswith("binary_sensor.") and "connected" in i), None)
 
 
-def wait_connected(hass: Hass, timeout: float) -> str:
+def wait_connected(hass: Hass, config_dir: Path, timeout: float) -> str:
     found: dict[str, str] = {}
 
     def connected() -> bool:
@@ -291,7 +336,7 @@ def wait_connected(hass: Hass, timeout: float) -> str:
             if entry["state"] in ("setup_error", "migration_error", "not_loaded"):
                 raise SystemExit(
                     f"develop: the integration did not load ({entry['state']}:"
-                    f" {entry.get('reason')}); see .develop/config/home-assistant.log"
+                    f" {entry.get('reason')}); see {config_dir / 'home-assistant.log'}"
                 )
         entity = connected_entity(entity_ids(hass))
         if entity is None:
@@ -360,6 +405,7 @@ def run(argv: list[str]) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p_prepare = sub.add_parser("prepare")
     p_prepare.add_argument("config", type=Path)
+    p_prepare.add_argument("--port", type=int, required=True)
     p_wait = sub.add_parser("wait")
     p_wait.add_argument("url")
     p_wait.add_argument("--timeout", type=float, default=60)
@@ -376,7 +422,7 @@ def run(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "prepare":
-        prepare(args.config)
+        prepare(args.config, args.port)
     elif args.command == "wait":
         wait_for(args.url, lambda: answers(args.url), args.timeout, args.pid)
     elif args.command == "onboard":
@@ -390,7 +436,7 @@ def run(argv: list[str]) -> int:
             "verify_ssl": True,
         }
         ensure_entry(hass, entry)
-        entity = wait_connected(hass, args.connect_timeout)
+        entity = wait_connected(hass, args.config, args.connect_timeout)
         log(f"{entity} is on")
     else:
         return watch(Hass(args.hass))
