@@ -70,3 +70,12 @@ def test_every_event_and_action_has_an_example() -> None:
         "image.alice_pairing_qr",
     ):
         assert entity in text, entity
+
+
+def test_the_dashboard_view_is_the_one_scripts_develop_ships() -> None:
+    dashboard = yaml.safe_load((README.parent / "develop" / "dashboard.yaml").read_text())
+    views = [block for block in yaml_blocks() if isinstance(block, dict) and "sections" in block]
+    assert views == dashboard["views"]
+    text = yaml.safe_dump(views)
+    for entity in ("image.alice_pairing_qr", "button.alice_reconnect", "sensor.alice_availability"):
+        assert entity in text, entity
