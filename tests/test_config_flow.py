@@ -12,12 +12,12 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_API_KEY, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
-import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from bridge_double import BridgeDouble, SessionStatus
 from custom_components.whatsapp_gateway.bridge import WahaClient
+from custom_components.whatsapp_gateway.compat import vol
 from custom_components.whatsapp_gateway.config_flow import build_unique_id, normalize_url
 from custom_components.whatsapp_gateway.const import (
     CONF_AUTO_START,
@@ -46,7 +46,7 @@ def user_input(bridge: BridgeDouble, **overrides: Any) -> dict[str, Any]:
     return entry_data(bridge) | overrides
 
 
-def get_schema_suggested_value(schema: probatio.Schema | None, key: str) -> Any:
+def get_schema_suggested_value(schema: vol.Schema | None, key: str) -> Any:
     """The suggested value of a field (the plugin's helper cannot iterate a probatio schema)."""
     assert schema is not None
     for marker in schema.schema:

@@ -25,7 +25,6 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
-import probatio
 from yarl import URL
 
 from .bridge import (
@@ -38,6 +37,7 @@ from .bridge import (
     WahaResponseError,
     WahaSessionNotFoundError,
 )
+from .compat import vol
 from .const import (
     ATTR_TARGET,
     CONF_AUTO_START,
@@ -62,64 +62,62 @@ from .targets import InvalidTargetError, normalize_target
 _URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 _KEY_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 
-STEP_USER_SCHEMA = probatio.Schema(
+STEP_USER_SCHEMA = vol.Schema(
     {
-        probatio.Required(CONF_URL, default=DEFAULT_URL): _URL_SELECTOR,
-        probatio.Required(CONF_API_KEY): _KEY_SELECTOR,
-        probatio.Required(CONF_SESSION, default=DEFAULT_SESSION): TextSelector(),
-        probatio.Required(CONF_VERIFY_SSL, default=True): BooleanSelector(),
+        vol.Required(CONF_URL, default=DEFAULT_URL): _URL_SELECTOR,
+        vol.Required(CONF_API_KEY): _KEY_SELECTOR,
+        vol.Required(CONF_SESSION, default=DEFAULT_SESSION): TextSelector(),
+        vol.Required(CONF_VERIFY_SSL, default=True): BooleanSelector(),
     }
 )
-RECIPIENT_SCHEMA = probatio.Schema(
+RECIPIENT_SCHEMA = vol.Schema(
     {
-        probatio.Required(CONF_NAME): TextSelector(),
-        probatio.Required(ATTR_TARGET): TextSelector(TextSelectorConfig(type=TextSelectorType.TEL)),
+        vol.Required(CONF_NAME): TextSelector(),
+        vol.Required(ATTR_TARGET): TextSelector(TextSelectorConfig(type=TextSelectorType.TEL)),
     }
 )
-STEP_REAUTH_SCHEMA = probatio.Schema({probatio.Required(CONF_API_KEY): _KEY_SELECTOR})
+STEP_REAUTH_SCHEMA = vol.Schema({vol.Required(CONF_API_KEY): _KEY_SELECTOR})
 # The stored key is never sent to the browser: left empty, it stays as it is.
-STEP_RECONFIGURE_SCHEMA = probatio.Schema(
+STEP_RECONFIGURE_SCHEMA = vol.Schema(
     {
-        probatio.Required(CONF_URL): _URL_SELECTOR,
-        probatio.Optional(CONF_API_KEY): _KEY_SELECTOR,
-        probatio.Required(CONF_SESSION): TextSelector(),
-        probatio.Required(CONF_VERIFY_SSL, default=True): BooleanSelector(),
+        vol.Required(CONF_URL): _URL_SELECTOR,
+        vol.Optional(CONF_API_KEY): _KEY_SELECTOR,
+        vol.Required(CONF_SESSION): TextSelector(),
+        vol.Required(CONF_VERIFY_SSL, default=True): BooleanSelector(),
     }
 )
 
 
-def _whole(minimum: int, maximum: int, unit: str | None = None) -> probatio.All[int]:
+def _whole(minimum: int, maximum: int, unit: str | None = None) -> vol.All[int]:
     """A box for a whole number within [minimum, maximum]."""
     config = NumberSelectorConfig(min=minimum, max=maximum, step=1, mode=NumberSelectorMode.BOX)
     if unit is not None:
         config["unit_of_measurement"] = unit
-    return probatio.All(NumberSelector(config), probatio.Coerce(int))
+    return vol.All(NumberSelector(config), vol.Coerce(int))
 
 
-OPTIONS_SCHEMA = probatio.Schema(
+OPTIONS_SCHEMA = vol.Schema(
     {
-        probatio.Required(CONF_HEARTBEAT, default=DEFAULT_OPTIONS[CONF_HEARTBEAT]): _whole(
+        vol.Required(CONF_HEARTBEAT, default=DEFAULT_OPTIONS[CONF_HEARTBEAT]): _whole(
             10, 300, UnitOfTime.SECONDS
         ),
-        probatio.Required(CONF_POLL_INTERVAL, default=DEFAULT_OPTIONS[CONF_POLL_INTERVAL]): _whole(
+        vol.Required(CONF_POLL_INTERVAL, default=DEFAULT_OPTIONS[CONF_POLL_INTERVAL]): _whole(
             15, 3600, UnitOfTime.SECONDS
         ),
-        probatio.Required(CONF_BACKOFF_MAX, default=DEFAULT_OPTIONS[CONF_BACKOFF_MAX]): _whole(
+        vol.Required(CONF_BACKOFF_MAX, default=DEFAULT_OPTIONS[CONF_BACKOFF_MAX]): _whole(
             10, 3600, UnitOfTime.SECONDS
         ),
-        probatio.Required(
-            CONF_AUTO_START, default=DEFAULT_OPTIONS[CONF_AUTO_START]
-        ): BooleanSelector(),
-        probatio.Required(
+        vol.Required(CONF_AUTO_START, default=DEFAULT_OPTIONS[CONF_AUTO_START]): BooleanSelector(),
+        vol.Required(
             CONF_PRESENCE_KEEPALIVE, default=DEFAULT_OPTIONS[CONF_PRESENCE_KEEPALIVE]
         ): BooleanSelector(),
-        probatio.Required(
-            CONF_BACKFILL_HOURS, default=DEFAULT_OPTIONS[CONF_BACKFILL_HOURS]
-        ): _whole(0, 168, UnitOfTime.HOURS),
-        probatio.Required(CONF_QUEUE_TTL, default=DEFAULT_OPTIONS[CONF_QUEUE_TTL]): _whole(
+        vol.Required(CONF_BACKFILL_HOURS, default=DEFAULT_OPTIONS[CONF_BACKFILL_HOURS]): _whole(
+            0, 168, UnitOfTime.HOURS
+        ),
+        vol.Required(CONF_QUEUE_TTL, default=DEFAULT_OPTIONS[CONF_QUEUE_TTL]): _whole(
             60, 604800, UnitOfTime.SECONDS
         ),
-        probatio.Required(CONF_SEND_RATE, default=DEFAULT_OPTIONS[CONF_SEND_RATE]): _whole(1, 120),
+        vol.Required(CONF_SEND_RATE, default=DEFAULT_OPTIONS[CONF_SEND_RATE]): _whole(1, 120),
     }
 )
 

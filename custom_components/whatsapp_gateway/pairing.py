@@ -26,7 +26,6 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
-import probatio
 
 from .bridge import (
     EventStream,
@@ -36,6 +35,7 @@ from .bridge import (
     WahaError,
     WahaSessionNotFoundError,
 )
+from .compat import vol
 from .const import CONF_HEARTBEAT, DEFAULT_OPTIONS, DOMAIN, LOGGER
 from .listeners import Listeners
 
@@ -50,12 +50,8 @@ _TRANSIENT = frozenset({SessionStatus.STARTING, SessionStatus.UNKNOWN, None})
 _PASSKEY = frozenset({SessionStatus.PASSKEY_REQUIRED, SessionStatus.PASSKEY_CONFIRMATION_REQUIRED})
 # Digits of an international number (country code first), as WhatsApp wants them.
 _PHONE_DIGITS = re.compile(r"[1-9]\d{6,14}")
-_PHONE_SCHEMA = probatio.Schema(
-    {
-        probatio.Required(CONF_PHONE_NUMBER): TextSelector(
-            TextSelectorConfig(type=TextSelectorType.TEL)
-        )
-    }
+_PHONE_SCHEMA = vol.Schema(
+    {vol.Required(CONF_PHONE_NUMBER): TextSelector(TextSelectorConfig(type=TextSelectorType.TEL))}
 )
 
 
@@ -297,9 +293,9 @@ class PairingFlow[ResultT: FlowResult[Any, Any]](FlowHandler[Any, ResultT, Any])
             return await self._async_after_failure(link, err) or self.async_abort(
                 reason="cannot_connect"
             )
-        schema = probatio.Schema(
+        schema = vol.Schema(
             {
-                probatio.Optional("qr_code"): QrCodeSelector(
+                vol.Optional("qr_code"): QrCodeSelector(
                     QrCodeSelectorConfig(
                         data=qr, scale=6, error_correction_level=QrErrorCorrectionLevel.LOW
                     )

@@ -15,9 +15,7 @@ from homeassistant.core import (
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 
-# Home Assistant 2026.10 validates with probatio, its API-compatible successor of voluptuous.
-import probatio as vol
-
+from .compat import vol
 from .const import (
     ATTR_CONFIG_ENTRY_ID,
     ATTR_MESSAGE,

@@ -43,11 +43,11 @@ from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from hypothesis import HealthCheck, example, given, settings, strategies as st
-import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from bridge_double import BridgeDouble, SessionStatus
+from custom_components.whatsapp_gateway.compat import vol
 from custom_components.whatsapp_gateway.const import (
     CONF_SEND_RATE,
     DOMAIN,
@@ -148,14 +148,15 @@ async def call_action(
     """Call an action; return "ok" or the error's key. Any other exception fails the test.
 
     Allowed: a `HomeAssistantError` (a `ServiceValidationError` too) with a translation key
-    (ours must exist in en.json), and `probatio.Invalid`, which Home Assistant's core raises
-    for data the action's schema rejects before the integration is called.
+    (ours must exist in en.json), and `vol.Invalid` (probatio's; voluptuous' before 2026.10),
+    which Home Assistant's core raises for data the action's schema rejects before the
+    integration is called.
     """
     try:
         result = await hass.services.async_call(
             DOMAIN, service, data, blocking=True, return_response=response
         )
-    except probatio.Invalid:
+    except vol.Invalid:
         return "schema"
     except HomeAssistantError as err:
         return translated_key(err)
