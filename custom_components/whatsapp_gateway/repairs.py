@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from homeassistant.components.repairs import RepairsFlow, RepairsFlowResult
+from homeassistant.components.repairs import RepairsFlow
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 
@@ -12,6 +12,10 @@ from .bridge import WahaAuthError, WahaError
 from .const import DOMAIN, ISSUE_SESSION_MISSING
 from .coordinator import WhatsAppGatewayConfigEntry, WhatsAppGatewayCoordinator
 from .pairing import CoordinatorPairingLink, PairingFlow
+
+if TYPE_CHECKING:
+    # Only a type: before Home Assistant 2026.6 the repairs flow is untyped and has no such name.
+    from homeassistant.components.repairs import RepairsFlowResult
 
 
 async def async_create_fix_flow(
@@ -24,7 +28,7 @@ async def async_create_fix_flow(
     return PairingRepairFlow(entry_id)
 
 
-class _EntryRepairFlow(PairingFlow[RepairsFlowResult], RepairsFlow):
+class _EntryRepairFlow(PairingFlow["RepairsFlowResult"], RepairsFlow):
     """A fix flow of one entry; it works through the entry's running coordinator."""
 
     def __init__(self, entry_id: str) -> None:
