@@ -25,7 +25,11 @@ if TYPE_CHECKING:
     from .server import BridgeDouble
 
 DOUBLE: Final = web.AppKey["BridgeDouble"]("bridge_double")
-RECORD: Final = web.RequestKey("bridge_double_record", RequestRecord)
+# aiohttp 3.14 added typed request keys; our oldest Home Assistant (2026.5) pins aiohttp 3.13.
+if TYPE_CHECKING or hasattr(web, "RequestKey"):
+    RECORD: Final = web.RequestKey("bridge_double_record", RequestRecord)
+else:
+    RECORD: Final = "bridge_double_record"
 WS_PATH: Final = "/ws"
 CONTROL_PREFIX: Final = "/_double/"
 REQUEST_CODE_WAIT: Final = 2.0

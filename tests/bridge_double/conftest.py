@@ -57,3 +57,7 @@ async def connect(double: BridgeDouble, http: aiohttp.ClientSession) -> AsyncIte
     yield _connect
     for ws in opened:
         await ws.close()
+        # aiohttp 3.13 (our oldest Home Assistant's) re-arms the heartbeat of a socket
+        # whose pong timed out when receive() hands out that error; the harness fails a test
+        # that leaves the timer behind. A no-op on later aiohttp.
+        ws._cancel_heartbeat()
