@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator, Generator
 import logging
 from typing import Any
 
+from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.const import CONF_API_KEY, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
@@ -92,6 +93,16 @@ def api_key_never_logged(caplog: pytest.LogCaptureFixture) -> Generator[None]:
         text = record.getMessage() + str(record.exc_info or "")
         assert API_KEY not in text, f"API key logged by {record.name}"
         assert "rotated-key" not in text, f"API key logged by {record.name}"
+
+
+@pytest.fixture(autouse=True)
+async def dialogs_closed_at_the_end(hass: HomeAssistant) -> AsyncGenerator[None]:
+    """Close the flows a test left open, as the frontend does when its dialog closes."""
+    yield
+    managers = [hass.config_entries.flow, repairs_flow_manager(hass)]
+    for manager in filter(None, managers):
+        for flow in manager.async_progress():
+            manager.async_abort(flow["flow_id"])
 
 
 @pytest.fixture

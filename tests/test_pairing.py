@@ -6,14 +6,17 @@ views, driven the way the frontend's dialog drives them (see flow_support).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from bridge_double import BridgeDouble, SessionStatus
 from custom_components.whatsapp_gateway.const import DOMAIN
+from custom_components.whatsapp_gateway.pairing import REANNOUNCE_DELAY
 
 from .conftest import ME_ID, PUSH_NAME, SESSION
 from .flow_support import FlowClient, FlowRefreshes, qr_data
@@ -21,6 +24,12 @@ from .helpers import CONNECTED, STATE, setup_connected, state_of, wait_for, wait
 
 RESTART = "/api/sessions/default/restart"
 START = "/api/sessions/default/start"
+
+
+async def reannounce_due(hass: HomeAssistant) -> None:
+    """Fire the timer of the second announcement (the session's own clock keeps running)."""
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=REANNOUNCE_DELAY + 0.1))
+    await hass.async_block_till_done()
 
 
 def issue_id(key: str, entry: MockConfigEntry) -> str:
@@ -119,6 +128,45 @@ async def test_logout_fix_with_qr_follows_rotation_and_finishes_by_itself(
     assert our_issues(hass) == []
     assert config_entry.runtime_data is coordinator
     assert bridge.count_requests(method="POST", path_prefix=RESTART) == 1
+
+
+async def test_a_dialog_that_listens_only_after_the_progress_still_moves_on(
+    hass: HomeAssistant,
+    bridge: BridgeDouble,
+    config_entry: MockConfigEntry,
+    repairs: FlowClient,
+    refreshes: FlowRefreshes,
+) -> None:
+    """The usual case: the repair is opened while the session already shows a QR code."""
+    await logged_out(hass, bridge, config_entry)
+    step = await repairs.start(
+        {"handler": DOMAIN, "issue_id": issue_id("pairing_required", config_entry)}
+    )
+    assert step["type"] == "progress"
+    flow_id = step["flow_id"]
+    # Nothing to wait for: the progress is over before the frontend, which subscribes to
+    # flow events only once it has drawn the progress step, hears its event.
+    await hass.async_block_till_done()
+    refreshes.skip(flow_id)
+    await reannounce_due(hass)
+    step = await next_step(repairs, refreshes, flow_id)
+    assert step["type"] == "menu"
+    assert step["step_id"] == "method"
+
+
+async def test_the_second_announcement_spares_a_phone_number_being_typed(
+    hass: HomeAssistant,
+    bridge: BridgeDouble,
+    config_entry: MockConfigEntry,
+    repairs: FlowClient,
+    refreshes: FlowRefreshes,
+) -> None:
+    await logged_out(hass, bridge, config_entry)
+    flow_id, _ = await open_fix(repairs, refreshes, issue_id("pairing_required", config_entry))
+    step = await repairs.submit(flow_id, {"next_step_id": "pairing_code"})
+    assert step["step_id"] == "pairing_code"
+    await reannounce_due(hass)
+    assert not refreshes.pending(flow_id)
 
 
 async def test_logout_fix_with_pairing_code(

@@ -5,6 +5,11 @@ or hands out an 8-character code for a phone number. The steps show the current 
 follow each rotation and finish by themselves once the session is `WORKING`: the frontend
 keeps listening for flow changes after the first progress step, and
 `async_notify_flow_changed` makes it fetch the step again.
+
+The frontend starts listening only once it has drawn that progress step. When the session
+already shows a QR code, the progress ends before that and its one event goes unheard: the
+dialog would wait forever. So the step that follows a progress is announced once more, a
+moment later.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowHandler, FlowResult, FlowResultType
+from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.selector import (
     QrCodeSelector,
     QrCodeSelectorConfig,
@@ -45,6 +51,8 @@ if TYPE_CHECKING:
 CONF_PHONE_NUMBER = "phone_number"
 # Give up waiting for a starting session after this long and read its status again.
 SETTLE_TIMEOUT = 60.0
+# Announce the step after a progress again after this long (the frontend listens by then).
+REANNOUNCE_DELAY = 1.0
 # Statuses on the way to a QR code: wait for the next one.
 _TRANSIENT = frozenset({SessionStatus.STARTING, SessionStatus.UNKNOWN, None})
 _PASSKEY = frozenset({SessionStatus.PASSKEY_REQUIRED, SessionStatus.PASSKEY_CONFIRMATION_REQUIRED})
@@ -182,6 +190,7 @@ class PairingFlow[ResultT: FlowResult[Any, Any]](FlowHandler[Any, ResultT, Any])
     _pairing_code: str | None = None
     _pairing_shown: SessionStatus | None = None
     _pairing_unwatch: CALLBACK_TYPE | None = None
+    _pairing_reannounce: CALLBACK_TYPE | None = None
     _pairing_changed: asyncio.Event
 
     @property
@@ -222,6 +231,9 @@ class PairingFlow[ResultT: FlowResult[Any, Any]](FlowHandler[Any, ResultT, Any])
             self._pairing_unwatch = None
         if self._pairing_task is not None and not self._pairing_task.done():
             self._pairing_task.cancel()
+        if self._pairing_reannounce is not None:
+            self._pairing_reannounce()
+            self._pairing_reannounce = None
         if self._pairing_link is not None:
             self._pairing_link.close()
 
@@ -249,7 +261,20 @@ class PairingFlow[ResultT: FlowResult[Any, Any]](FlowHandler[Any, ResultT, Any])
         task, self._pairing_task = self._pairing_task, None
         if (err := task.exception()) is not None:
             self._pairing_error = _error_key(err)
+        if self._pairing_reannounce is None:
+            self._pairing_reannounce = async_call_later(
+                self.hass, REANNOUNCE_DELAY, self._reannounce
+            )
         return self.async_show_progress_done(next_step_id="link")
+
+    @callback
+    def _reannounce(self, _now: Any) -> None:
+        """Make a dialog that missed the end of the progress fetch the step it moved to."""
+        self._pairing_reannounce = None
+        step = self.cur_step
+        # A fetch redraws the form: never while the user may be typing a phone number.
+        if step is not None and step.get("step_id") != "pairing_code":
+            self.async_notify_flow_changed()
 
     async def async_step_link(self, user_input: dict[str, Any] | None = None) -> ResultT:
         """Show the step that fits the session status now."""
