@@ -15,6 +15,8 @@ from typing import Any
 
 DEFAULT_MAX_QUEUED = 500
 RATE_WINDOW = 60.0
+# Times are float sums, off by femtoseconds: closer than this counts as the same moment.
+TIME_RESOLUTION = 1e-9
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,7 +128,7 @@ class OutboundQueue:
 
 
 class SendRateLimiter:
-    """At most `rate` sends in any `RATE_WINDOW` seconds."""
+    """At most `rate` sends in any `RATE_WINDOW` seconds (to within `TIME_RESOLUTION`)."""
 
     def __init__(self, rate: int) -> None:
         """Allow `rate` sends per window (at least one)."""
@@ -137,8 +139,7 @@ class SendRateLimiter:
         if len(self._sent) < (self._sent.maxlen or 1):
             return 0.0
         wait = self._sent[0] + RATE_WINDOW - now
-        # Sums of float times are off by femtoseconds; that is no reason to wait.
-        return wait if wait > 1e-6 else 0.0
+        return wait if wait > TIME_RESOLUTION else 0.0
 
     def record(self, now: float) -> None:
         """A send went out at `now`."""
