@@ -79,3 +79,16 @@ def test_the_dashboard_view_is_the_one_scripts_develop_ships() -> None:
     text = yaml.safe_dump(views)
     for entity in ("image.alice_pairing_qr", "button.alice_reconnect", "sensor.alice_availability"):
         assert entity in text, entity
+
+
+def test_links_and_images_point_to_something() -> None:
+    text = README.read_text()
+    headings = {
+        re.sub(r"[^\w\- ]", "", title).strip().lower().replace(" ", "-")
+        for title in re.findall(r"^#+ (.+)$", text, re.M)
+    }
+    for anchor in re.findall(r"\]\(#([\w\-]+)\)", text):
+        assert anchor in headings, anchor
+    for path in re.findall(r"\]\((?!https?:|#)([^)\s]+)\)", text):
+        assert (README.parent / path).exists(), path
+    assert "docs/screenshots/pairing_repair.png" in text
