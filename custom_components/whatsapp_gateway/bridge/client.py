@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -18,17 +19,28 @@ import aiohttp
 from yarl import URL
 
 from . import decoding
+from .capabilities import BridgeCapabilities
 from .errors import (
     WahaAuthError,
     WahaConnectionError,
+    WahaEditionError,
+    WahaNotImplementedError,
     WahaResponseError,
+    WahaRouteMissingError,
+    WahaSessionNameError,
     WahaSessionNotFoundError,
     WahaSessionStatusError,
+    WahaStoreDisabledError,
 )
 from .models import ChatSummary, Me, ServerVersion, SessionInfo, SessionStatus, WaMessage
 from .stream import EventStream
 
-DEFAULT_REQUEST_TIMEOUT = 10.0
+# The bridge holds a call for a session in the wrong status up to 10 s before its 422
+# answer (5 s for a stopped one): a client giving up at 10 s would call that unreachable.
+DEFAULT_REQUEST_TIMEOUT = 15.0
+# New sessions keep their history on NOWEB (its store is off by default); other engines
+# ignore the setting.
+NEW_SESSION_CONFIG: dict[str, Any] = {"noweb": {"store": {"enabled": True, "fullSync": False}}}
 # `*` excludes engine.event; we only need these two and ignore anything else that arrives.
 DEFAULT_STREAM_EVENTS: tuple[str, ...] = ("session.status", "message")
 
@@ -52,6 +64,8 @@ class WahaClient:
         self._ssl = verify_ssl
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self.origin = str(self._base.origin())
+        self.capabilities = BridgeCapabilities()
+        """What the bridge said and showed it can do; refined by every answer."""
 
     def _url(self, path: str) -> URL:
         return self._base.with_path(self._base.path.rstrip("/") + path, encoded=True)
@@ -100,8 +114,16 @@ class WahaClient:
                 f"the bridge at {self.origin} rejected the API key (HTTP {status})",
                 forbidden=status == 403,
             )
+        text = _error_text(data)
         if status == 404:
+            # NestJS answers an unknown route "Cannot GET /api/...": an older release.
+            if text.startswith("Cannot "):
+                raise WahaRouteMissingError(f"{path}: the bridge has no such route", status=404)
             raise WahaSessionNotFoundError(f"{path}: session not found or not running")
+        if status == 501:
+            raise WahaNotImplementedError(f"{path}: not implemented by the engine", status=501)
+        if status == 400 and text.startswith("Enable NOWEB store"):
+            raise WahaStoreDisabledError(f"{path}: the NOWEB store is off", status=400)
         if status == 422 and isinstance(data, dict) and "expected" in data:
             expected = data.get("expected")
             current = data.get("status")
@@ -112,11 +134,22 @@ class WahaClient:
                 if isinstance(expected, list)
                 else (),
             )
+        if status == 422:
+            if "does not exist" in text:
+                raise WahaSessionNotFoundError(f"{path}: session does not exist")
+            if "only 'default' session" in text:
+                raise WahaSessionNameError(f"{path}: this edition runs only 'default'", status=422)
+            if "only in Plus" in text:
+                raise WahaEditionError(f"{path}: needs WAHA Plus", status=422)
         raise WahaResponseError(f"{path}: HTTP {status}", status=status)
 
     async def version(self) -> ServerVersion:
-        """Return the bridge's version and engine."""
-        return ServerVersion.parse(await self._request("GET", "/api/server/version"))
+        """Return the bridge's version, engine and edition (and remember them)."""
+        server = ServerVersion.parse(await self._request("GET", "/api/server/version"))
+        self.capabilities = replace(
+            self.capabilities, version=server.version, edition=server.tier
+        ).with_engine(self.capabilities.engine or server.engine)
+        return server
 
     async def ping(self) -> None:
         """Check that the bridge answers at all."""
@@ -124,7 +157,11 @@ class WahaClient:
 
     async def get_session(self, name: str) -> SessionInfo:
         """Return one session; `WahaSessionNotFoundError` when it does not exist."""
-        return SessionInfo.parse(await self._request("GET", f"/api/sessions/{_seg(name)}"))
+        info = SessionInfo.parse(await self._request("GET", f"/api/sessions/{_seg(name)}"))
+        self.capabilities = replace(
+            self.capabilities.with_engine(info.engine), noweb_store=info.noweb_store
+        )
+        return info
 
     async def start_session(self, name: str) -> SessionInfo:
         """Start a stopped session."""
@@ -135,10 +172,24 @@ class WahaClient:
         return SessionInfo.parse(await self._request("POST", f"/api/sessions/{_seg(name)}/restart"))
 
     async def create_session(self, name: str) -> SessionInfo:
-        """Create the session and start it; HTTP 422 (`WahaResponseError`) when it exists."""
+        """Create the session (NOWEB with its store on) and start it; 422 when it exists."""
         return SessionInfo.parse(
-            await self._request("POST", "/api/sessions", json={"name": name, "start": True})
+            await self._request(
+                "POST",
+                "/api/sessions",
+                json={"name": name, "start": True, "config": NEW_SESSION_CONFIG},
+            )
         )
+
+    async def enable_history(self, name: str) -> SessionInfo:
+        """Turn the NOWEB store on (`PUT` keeps the rest; the bridge restarts a running one)."""
+        info = SessionInfo.parse(
+            await self._request(
+                "PUT", f"/api/sessions/{_seg(name)}", json={"config": NEW_SESSION_CONFIG}
+            )
+        )
+        self.capabilities = replace(self.capabilities, noweb_store=True)
+        return info
 
     async def pairing_qr(self, name: str) -> str:
         """The current pairing QR code's text (only while the session is `SCAN_QR_CODE`)."""
@@ -198,7 +249,12 @@ class WahaClient:
             f"/api/{_seg(session_name)}/chats/overview",
             params={"limit": str(limit), "offset": str(offset)},
         )
-        return _parse_list(data, ChatSummary.parse, "chats overview")
+        own_chat_in_from = self.capabilities.own_chat_in_from
+        return _parse_list(
+            data,
+            lambda item: ChatSummary.parse(item, own_chat_in_from=own_chat_in_from),
+            "chats overview",
+        )
 
     async def chat_messages(
         self,
@@ -227,11 +283,23 @@ class WahaClient:
             f"/api/{_seg(session_name)}/chats/{_seg(chat_id)}/messages",
             params=params,
         )
-        return _parse_list(data, WaMessage.parse, "chat messages")
+        return _parse_list(data, self.parse_message, "chat messages")
+
+    def parse_message(self, data: object) -> WaMessage:
+        """Read a message (event payload or history) as this bridge's engine addresses it."""
+        return WaMessage.parse(data, own_chat_in_from=self.capabilities.own_chat_in_from)
 
     async def new_message_id(self, session_name: str) -> str:
-        """A message id generated by the bridge, to send a message with a known id."""
-        data = await self._request("GET", f"/api/{_seg(session_name)}/new-message-id")
+        """A message id generated by the bridge, to send a message with a known id.
+
+        Before 2026.4.3 the route is missing (and `sendText` ignores an `id`); WEBJS never
+        implements it. Either answer switches `capabilities.new_message_ids` off.
+        """
+        try:
+            data = await self._request("GET", f"/api/{_seg(session_name)}/new-message-id")
+        except WahaRouteMissingError, WahaNotImplementedError:
+            self.capabilities = replace(self.capabilities, new_message_ids_answered=False)
+            raise
         message_id = data.get("id") if isinstance(data, dict) else None
         if not isinstance(message_id, str) or not message_id:
             raise WahaResponseError("new-message-id: missing id")
@@ -313,11 +381,19 @@ def _parse_list[T](data: object, parse: Callable[[object], T], what: str) -> lis
 
 
 def _sent_message_id(data: object) -> str | None:
-    """The id of a sent message: `id`, or nested in `key.id` / `_data.id.id` by some engines."""
+    """The id of a sent message in the form incoming messages have on the same engine.
+
+    GOWS answers the serialized id in `id`, WEBJS in `id._serialized`; NOWEB answers the raw
+    message, whose `key` is serialized here as WAHA does for events.
+    """
     if not isinstance(data, dict):
         return None
-    candidates: list[object] = [data.get("id")]
     key = data.get("key")
+    if isinstance(key, dict):
+        serialized = _serialize_key(key)
+        if serialized is not None:
+            return serialized
+    candidates: list[object] = [data.get("id")]
     if isinstance(key, dict):
         candidates.append(key.get("id"))
     raw = data.get("_data")
@@ -328,6 +404,34 @@ def _sent_message_id(data: object) -> str | None:
         if isinstance(found, str) and found:
             return found
     return None
+
+
+def _serialize_key(key: dict[str, Any]) -> str | None:
+    """A Baileys key as WAHA serializes it: `<fromMe>_<chat>_<id>[_<participant>]`."""
+    remote, bare = key.get("remoteJid"), key.get("id")
+    if not isinstance(remote, str) or not remote or not isinstance(bare, str) or not bare:
+        return None
+    parts = ["true" if key.get("fromMe") is True else "false", _cus(remote), bare]
+    participant = key.get("participant")
+    if isinstance(participant, str) and participant:
+        parts.append(_cus(participant))
+    return "_".join(parts)
+
+
+def _cus(jid: str) -> str:
+    """WAHA's chat id form of a WhatsApp JID (`@s.whatsapp.net` is `@c.us`)."""
+    return jid.removesuffix("@s.whatsapp.net") + "@c.us" if jid.endswith("@s.whatsapp.net") else jid
+
+
+def _error_text(data: object) -> str:
+    """The message of an error answer (`message`, else `error`), or an empty string."""
+    if not isinstance(data, dict):
+        return ""
+    for key in ("message", "error"):
+        value = data.get(key)
+        if isinstance(value, str):
+            return value
+    return ""
 
 
 def _json_loads(body: bytes) -> Any:

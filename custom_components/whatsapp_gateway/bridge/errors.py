@@ -25,7 +25,7 @@ class WahaAuthError(WahaError):
 
 
 class WahaSessionNotFoundError(WahaError):
-    """The session does not exist, or is not running for a session-scoped endpoint."""
+    """The session does not exist (HTTP 404 "Session not found", 422 "does not exist")."""
 
 
 class WahaSessionStatusError(WahaError):
@@ -61,3 +61,23 @@ class WahaStreamClosedError(WahaConnectionError):
         super().__init__(message)
         self.code = code
         self.heartbeat_timeout = heartbeat_timeout
+
+
+class WahaRouteMissingError(WahaResponseError):
+    """The bridge has no such route (an older release): not a missing session (HTTP 404)."""
+
+
+class WahaNotImplementedError(WahaResponseError):
+    """The session's engine does not implement this call (HTTP 501)."""
+
+
+class WahaStoreDisabledError(WahaResponseError):
+    """NOWEB keeps no history for this session: its store is off (HTTP 400)."""
+
+
+class WahaSessionNameError(WahaResponseError):
+    """The edition allows only the session `default` (WAHA Core before 2026.6.1, HTTP 422)."""
+
+
+class WahaEditionError(WahaResponseError):
+    """The call needs WAHA Plus; this bridge runs Core (HTTP 422)."""

@@ -76,6 +76,8 @@ class SessionInfo:
     raw_status: str | None
     me: Me | None = None
     engine: str | None = None
+    noweb_store: bool = False
+    """Whether the session's NOWEB store is on (`config.noweb.store.enabled`)."""
 
     @classmethod
     def parse(cls, data: object) -> SessionInfo:
@@ -93,7 +95,18 @@ class SessionInfo:
             raw_status=raw_status,
             me=Me.parse(obj.get("me")) if isinstance(obj.get("me"), dict) else None,
             engine=engine if isinstance(engine, str) else None,
+            noweb_store=_nested(obj, "config", "noweb", "store", "enabled") is True,
         )
+
+
+def _nested(data: dict[str, Any], *keys: str) -> object:
+    """`data[k1][k2]...`, or None where a level is missing or not an object."""
+    value: object = data
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +223,20 @@ def _push_name(data: object) -> str | None:
     return next((name for name in candidates if isinstance(name, str) and name), None)
 
 
+def _own_message_chat(obj: dict[str, Any], chat_in_from: bool | None) -> str | None:
+    """The chat of a message you sent, by how the engine addresses it."""
+    sent_from = _optional_str(obj, "from") or None
+    sent_to = _optional_str(obj, "to") or None
+    if chat_in_from is True:
+        return sent_from
+    if chat_in_from is False:
+        return sent_to
+    for candidate in (sent_to, sent_from):
+        if candidate is not None and candidate.endswith("@g.us"):
+            return candidate
+    return sent_to or sent_from
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WaMessage:
     """A WhatsApp message (`WAMessage`), incoming or sent."""
@@ -224,14 +251,22 @@ class WaMessage:
     push_name: str | None = None
 
     @classmethod
-    def parse(cls, data: object) -> WaMessage:
-        """Parse a WAMessage; an id and the chat (`from`, or `to` for own ones) are required."""
+    def parse(cls, data: object, *, own_chat_in_from: bool | None = None) -> WaMessage:
+        """Parse a WAMessage; an id and its chat are required.
+
+        The chat of an incoming message is `from`. Of an own message it depends on the
+        engine (`own_chat_in_from`): GOWS and NOWEB keep the chat in `from` (`to` is null in
+        a direct chat, the sender in a GOWS group), WEBJS has `from` = you, `to` = the chat.
+        With the engine unknown, a group on either side wins, then `to`, then `from`.
+        """
         obj = _expect_object(data, "message")
         message_id = _message_id(obj.get("id"))
         if message_id is None:
             raise WahaResponseError("message: missing id")
         from_me = obj.get("fromMe") is True
-        chat_id = _optional_str(obj, "to" if from_me else "from")
+        chat_id = (
+            _own_message_chat(obj, own_chat_in_from) if from_me else _optional_str(obj, "from")
+        )
         if not chat_id:
             raise WahaResponseError("message: missing chat")
         body = obj.get("body")
@@ -266,7 +301,7 @@ class ChatSummary:
     last_message: WaMessage | None
 
     @classmethod
-    def parse(cls, data: object) -> ChatSummary:
+    def parse(cls, data: object, *, own_chat_in_from: bool | None = None) -> ChatSummary:
         """Parse a ChatSummary; an unreadable `lastMessage` counts as none."""
         obj = _expect_object(data, "chat")
         chat_id = obj.get("id")
@@ -275,7 +310,9 @@ class ChatSummary:
         if not isinstance(chat_id, str) or not chat_id:
             raise WahaResponseError("chat: missing id")
         try:
-            last: WaMessage | None = WaMessage.parse(obj.get("lastMessage"))
+            last: WaMessage | None = WaMessage.parse(
+                obj.get("lastMessage"), own_chat_in_from=own_chat_in_from
+            )
         except WahaResponseError:
             last = None
         return cls(id=chat_id, name=_optional_str(obj, "name"), last_message=last)
