@@ -9,6 +9,7 @@ parts (actions, entities, forms) are read from a running set-up, not from the co
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 import re
@@ -23,6 +24,7 @@ from homeassistant.helpers.entity_component import async_update_entity
 from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+import voluptuous as vol
 import yaml
 
 from bridge_double import BridgeDouble
@@ -30,6 +32,7 @@ from custom_components.whatsapp_gateway import PLATFORMS
 from custom_components.whatsapp_gateway.const import DOMAIN
 from custom_components.whatsapp_gateway.event import EVENT_ATTRIBUTES
 
+from .hassfest_translations import STRINGS_SCHEMA
 from .helpers import setup_connected
 
 ROOT = Path(__file__).parent.parent
@@ -214,6 +217,46 @@ async def test_every_form_field_has_a_label(
         assert STRINGS["config_subentries"][subentry_type]["initiate_flow"]["user"]
     for step in ("reauth_confirm", "reconfigure"):
         assert STRINGS["config"]["step"][step]["title"], step
+
+
+def test_translations_pass_hassfest_schema() -> None:
+    """hassfest validates translations/en.json of a custom integration with this schema."""
+    try:
+        STRINGS_SCHEMA(STRINGS)
+    except vol.Invalid as err:
+        pytest.fail(f"hassfest would reject translations/en.json: {err}")
+
+
+def test_hassfest_schema_allows_an_issue_a_description_or_a_fix_flow_not_both() -> None:
+    """script/hassfest/translations.py, gen_issues_schema: vol.Exclusive(..., "fixable")."""
+    fixable = [key for key, issue in STRINGS["issues"].items() if "fix_flow" in issue]
+    assert fixable
+    for key in fixable:
+        both = copy.deepcopy(STRINGS)
+        both["issues"][key]["description"] = "Select Fix to repair it."
+        with pytest.raises(vol.Invalid, match="fixable"):
+            STRINGS_SCHEMA(both)
+        neither = copy.deepcopy(STRINGS)
+        del neither["issues"][key]["fix_flow"]
+        with pytest.raises(vol.Invalid):
+            STRINGS_SCHEMA(neither)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("See <b>this</b>", "HTML"),
+        (" padded", "leading or trailing spaces"),
+        ("Open https://example.com/setup", "URLs"),
+        ("Named '{session}'", "single quotes"),
+        ("Broken {0bad}", "identifiers"),
+    ],
+)
+def test_hassfest_schema_rejects_the_values_hassfest_rejects(value: str, problem: str) -> None:
+    strings = copy.deepcopy(STRINGS)
+    strings["issues"]["unstable_connection"]["description"] = value
+    with pytest.raises(vol.Invalid, match=problem):
+        STRINGS_SCHEMA(strings)
 
 
 def test_exception_texts_are_all_used() -> None:
