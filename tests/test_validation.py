@@ -13,6 +13,7 @@ import copy
 import json
 from pathlib import Path
 import re
+import tomllib
 from typing import Any
 
 from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
@@ -126,6 +127,15 @@ def test_manifest_keys_order_and_values() -> None:
     for key in ("documentation", "issue_tracker"):
         assert MANIFEST[key].startswith("https://"), key
     assert all(owner.startswith("@") for owner in MANIFEST["codeowners"])
+
+
+def test_license_file_is_the_mit_license_pyproject_names() -> None:
+    """HACS's default list takes only a repository with a license file at its root."""
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"] == "MIT"
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("MIT License\n")
+    assert "Copyright (c) 2026 WhatsApp Gateway contributors" in text
+    assert 'THE SOFTWARE IS PROVIDED "AS IS"' in text
 
 
 def test_brand_images_exist_in_the_sizes_the_brands_rules_ask_for() -> None:
