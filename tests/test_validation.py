@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 import re
 import tomllib
@@ -136,6 +137,56 @@ def test_license_file_is_the_mit_license_pyproject_names() -> None:
     assert text.startswith("MIT License\n")
     assert "Copyright (c) 2026 WhatsApp Gateway contributors" in text
     assert 'THE SOFTWARE IS PROVIDED "AS IS"' in text
+
+
+def workflow(name: str) -> dict[str, Any]:
+    """A GitHub Actions workflow; YAML 1.1 reads its `on:` key as True."""
+    data: dict[str, Any] = yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
+    assert isinstance(data, dict), name
+    data["on"] = data.pop(True, data.get("on"))
+    return data
+
+
+def steps(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(job, step) for job, spec in data["jobs"].items() for step in spec["steps"]]
+
+
+def test_validate_workflow_runs_hassfest_and_the_hacs_action() -> None:
+    """The HACS default list asks for both actions, passing with no check ignored."""
+    data = workflow("validate.yml")
+    assert {"push", "pull_request", "schedule"} <= set(data["on"])
+    assert data["on"]["schedule"][0]["cron"]
+    by_action = {
+        step["uses"].split("@")[0]: (job, step) for job, step in steps(data) if "uses" in step
+    }
+    job, hassfest = by_action["home-assistant/actions/hassfest"]
+    assert hassfest["uses"] == "home-assistant/actions/hassfest@master"
+    # hassfest validates the checked-out tree; the HACS action fetches the repository itself.
+    first = data["jobs"][job]["steps"][0]
+    assert first["uses"].startswith("actions/checkout@"), job
+    _, hacs = by_action["hacs/action"]
+    assert hacs["uses"] == "hacs/action@main"
+    assert hacs["with"] == {"category": "integration"}
+    for name, spec in data["jobs"].items():
+        assert spec["runs-on"] == "ubuntu-latest", name
+
+
+def test_tests_workflow_runs_the_test_command_on_python_3_14() -> None:
+    data = workflow("tests.yml")
+    assert {"push", "pull_request"} <= set(data["on"])
+    (job,) = data["jobs"].values()
+    assert job["runs-on"] == "ubuntu-latest"
+    uses = [step.get("uses", "").split("@")[0] for step in job["steps"]]
+    runs = [step.get("run", "").strip() for step in job["steps"]]
+    assert uses[0] == "actions/checkout"
+    assert runs.count("scripts/test") == 1
+    test_at = runs.index("scripts/test")
+    # scripts/setup takes python3.14 from PATH; setup-python puts the project's Python there.
+    setup = job["steps"][uses.index("actions/setup-python")]
+    assert uses.index("actions/setup-python") < test_at
+    python = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["python_version"]
+    assert setup["with"]["python-version"] == python == "3.14"
+    assert os.access(ROOT / "scripts" / "test", os.X_OK)
 
 
 def test_brand_images_exist_in_the_sizes_the_brands_rules_ask_for() -> None:
