@@ -33,7 +33,7 @@ from custom_components.whatsapp_gateway.const import (
     DOMAIN,
 )
 
-from .conftest import API_KEY, PUSH_NAME, SESSION, entry_data
+from .conftest import API_KEY, ME_ID, PUSH_NAME, SESSION, entry_data
 from .flow_support import FlowRefreshes
 from .helpers import wait_for
 
@@ -160,7 +160,8 @@ async def test_user_success(hass: HomeAssistant, bridge: BridgeDouble) -> None:
         CONF_VERIFY_SSL: True,
     }
     entry = result["result"]
-    assert entry.unique_id == f"{bridge.url}#{SESSION}"
+    # The entry is the WhatsApp account, wherever its bridge runs.
+    assert entry.unique_id == ME_ID
     assert bridge.count_requests(path_prefix="/api/server/version") >= 1
     await unload(hass, entry)
 
@@ -207,7 +208,7 @@ async def test_user_title_without_push_name(
         result = await configure(hass, flow_id, user_input(bridge, session="fresh"))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "WhatsApp fresh"
-    assert result["result"].unique_id == f"{bridge.url}#fresh"
+    assert result["result"].unique_id == "4915100000@c.us"
 
 
 async def test_user_unreachable_then_recovers(hass: HomeAssistant, bridge: BridgeDouble) -> None:
@@ -378,7 +379,7 @@ async def test_user_same_bridge_other_session(
         result = await configure(hass, flow_id, user_input(bridge, session="work"))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Work"
-    assert result["result"].unique_id == f"{bridge.url}#work"
+    assert result["result"].unique_id == ME_ID
 
 
 # ---------------------------------------------------------------- reauth
@@ -484,8 +485,9 @@ async def test_reconfigure_other_session(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     before = config_entry.runtime_data
+    # The same WhatsApp account, now linked through another session of the bridge.
     bridge.add_session(
-        "work", status=SessionStatus.WORKING, paired=True, me_id="4930111@c.us", push_name="Work"
+        "work", status=SessionStatus.WORKING, paired=True, me_id=ME_ID, push_name="Work"
     )
 
     result = await config_entry.start_reconfigure_flow(hass)
@@ -497,7 +499,8 @@ async def test_reconfigure_other_session(
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
-    assert config_entry.unique_id == f"{bridge.url}#work"
+    # Reconfiguring never changes the entry's identity (its device and entity ids).
+    assert config_entry.unique_id == ME_ID
     assert config_entry.title == "Work"
     assert config_entry.data == entry_data(bridge, session="work")
     await hass.async_block_till_done()
@@ -691,7 +694,7 @@ async def test_user_links_an_unpaired_session_with_its_qr_code(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Fresh Phone"
     assert result["data"][CONF_SESSION] == "fresh"
-    assert result["result"].unique_id == f"{bridge.url}#fresh"
+    assert result["result"].unique_id == "4915100000@c.us"
 
 
 async def test_user_creates_a_missing_session_and_links_it_by_code(
@@ -768,3 +771,20 @@ def form_qr(result: Any) -> str:
             data: str = selector.config["data"]
             return data
     raise AssertionError("no QR code in the form")
+
+
+async def test_reconfigure_to_another_account_aborts(
+    hass: HomeAssistant, bridge: BridgeDouble, config_entry: MockConfigEntry
+) -> None:
+    """The entry is its WhatsApp account: a session of someone else is a new entry."""
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    bridge.add_session(
+        "work", status=SessionStatus.WORKING, paired=True, me_id="4930111@c.us", push_name="Work"
+    )
+    result = await config_entry.start_reconfigure_flow(hass)
+    result = await configure(hass, result["flow_id"], user_input(bridge, session="work"))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+    assert config_entry.data == entry_data(bridge)
+    await unload(hass, config_entry)

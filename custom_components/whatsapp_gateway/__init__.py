@@ -11,6 +11,7 @@ from homeassistant.helpers.typing import ConfigType
 from .bridge import WahaClient
 from .const import DOMAIN, ISSUE_PAIRING_REQUIRED, ISSUE_SESSION_MISSING, ISSUE_UNSTABLE_CONNECTION
 from .coordinator import WhatsAppGatewayConfigEntry, WhatsAppGatewayCoordinator, link_store
+from .identity import async_adopt_account_identity
 from .incoming import inbox_store
 from .outgoing import outbox_store
 from .services import async_setup_services
@@ -44,6 +45,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: WhatsAppGatewayConfigEnt
     )
     coordinator = WhatsAppGatewayCoordinator(hass, entry, client)
     await coordinator.async_config_entry_first_refresh()
+    if coordinator.me is not None:
+        # Before the entities exist: they are created under the account's ids.
+        await async_adopt_account_identity(hass, entry, coordinator.me.id)
     entry.runtime_data = coordinator
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True

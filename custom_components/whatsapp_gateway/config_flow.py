@@ -37,6 +37,7 @@ from .bridge import (
     WahaResponseError,
     WahaSessionNotFoundError,
 )
+from .bridge.errors import WahaSessionNameError
 from .compat import vol
 from .const import (
     ATTR_TARGET,
@@ -56,6 +57,7 @@ from .const import (
     LOGGER,
     SUBENTRY_RECIPIENT,
 )
+from .identity import ACCOUNT_IDENTITY_MINOR_VERSION, is_account_id
 from .pairing import BridgePairingLink, PairingFlow
 from .targets import InvalidTargetError, normalize_target
 
@@ -148,6 +150,14 @@ def build_unique_id(url: str, session: str) -> str:
     return f"{_public_url(url)}#{session}"
 
 
+def account_unique_id(info: SessionInfo | None) -> str | None:
+    """The entry's identity: the WhatsApp account (`me.id`), known once the phone is linked.
+
+    A URL names where the bridge is, not who: moving the bridge must not make a new device.
+    """
+    return info.me.id if info is not None and info.me is not None else None
+
+
 def _title(info: SessionInfo | None, session: str) -> str:
     """The WhatsApp push name when the bridge knows it, else a name from the session."""
     if info is not None and info.me is not None and info.me.push_name:
@@ -181,6 +191,7 @@ class WhatsAppGatewayConfigFlow(PairingFlow[ConfigFlowResult], ConfigFlow, domai
     """Set up a bridge session (created and linked here if needed), reauth, reconfigure."""
 
     VERSION = 1
+    MINOR_VERSION = ACCOUNT_IDENTITY_MINOR_VERSION
     # What the user step accepted, kept for the pairing steps and the way back to the form.
     _data: dict[str, Any] | None = None
 
@@ -212,9 +223,15 @@ class WhatsAppGatewayConfigFlow(PairingFlow[ConfigFlowResult], ConfigFlow, domai
         try:
             await client.version()
             reached = True
+            if data[CONF_SESSION] != DEFAULT_SESSION and not client.capabilities.multi_session:
+                # WAHA Core before 2026.6.1 runs the session 'default' only.
+                errors[CONF_SESSION] = "default_session_only"
+                return None, errors
             return await client.get_session(data[CONF_SESSION]), errors
         except WahaAuthError:
             errors[CONF_API_KEY] = "invalid_auth"
+        except WahaSessionNameError:
+            errors[CONF_SESSION] = "default_session_only"
         except WahaSessionNotFoundError:
             if not reached:
                 # A 404 for the version: whatever answers there is not a WAHA bridge.
@@ -247,18 +264,15 @@ class WhatsAppGatewayConfigFlow(PairingFlow[ConfigFlowResult], ConfigFlow, domai
         if user_input is not None:
             data, errors = _parse_input(user_input)
             if not errors:
-                await self.async_set_unique_id(
-                    build_unique_id(data[CONF_URL], data[CONF_SESSION]), raise_on_progress=False
+                self._async_abort_entries_match(
+                    {CONF_URL: data[CONF_URL], CONF_SESSION: data[CONF_SESSION]}
                 )
-                self._abort_if_unique_id_configured()
                 info, errors = await self._async_check(data)
                 self._data = data
                 if errors.get(CONF_SESSION) == "session_not_found":
                     return await self.async_step_missing_session()
                 if not errors and info is not None and info.status is SessionStatus.WORKING:
-                    return self.async_create_entry(
-                        title=_title(info, data[CONF_SESSION]), data=data
-                    )
+                    return await self._async_create(info, data)
                 if not errors:
                     return await self._async_begin_pairing(self._pairing_link_for(data))
         elif self._data is not None:
@@ -300,6 +314,15 @@ class WhatsAppGatewayConfigFlow(PairingFlow[ConfigFlowResult], ConfigFlow, domai
             info: SessionInfo | None = await self._client(data).get_session(data[CONF_SESSION])
         except WahaError:
             info = None
+        return await self._async_create(info, data)
+
+    async def _async_create(
+        self, info: SessionInfo | None, data: dict[str, Any]
+    ) -> ConfigFlowResult:
+        """Create the entry under the account's identity (once per WhatsApp account)."""
+        unique_id = account_unique_id(info) or build_unique_id(data[CONF_URL], data[CONF_SESSION])
+        await self.async_set_unique_id(unique_id, raise_on_progress=False)
+        self._abort_if_unique_id_configured()
         return self.async_create_entry(title=_title(info, data[CONF_SESSION]), data=data)
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
@@ -341,17 +364,22 @@ class WhatsAppGatewayConfigFlow(PairingFlow[ConfigFlowResult], ConfigFlow, domai
         if user_input is not None:
             data, errors = _parse_input(user_input, entry.data[CONF_API_KEY])
             if not errors:
-                unique_id = build_unique_id(data[CONF_URL], data[CONF_SESSION])
-                other = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, unique_id)
-                if other is not None and other.entry_id != entry.entry_id:
+                if any(
+                    other.entry_id != entry.entry_id
+                    and other.data.get(CONF_URL) == data[CONF_URL]
+                    and other.data.get(CONF_SESSION) == data[CONF_SESSION]
+                    for other in self._async_current_entries(include_ignore=False)
+                ):
                     return self.async_abort(reason="already_configured")
                 info, errors = await self._async_check(data)
+                account = account_unique_id(info)
+                if not errors and account is not None and is_account_id(entry.unique_id):
+                    # The identity stays: the device, its entities and automations with it.
+                    await self.async_set_unique_id(account, raise_on_progress=False)
+                    self._abort_if_unique_id_mismatch(reason="wrong_account")
                 if not errors:
                     return self.async_update_reload_and_abort(
-                        entry,
-                        unique_id=unique_id,
-                        title=_title(info, data[CONF_SESSION]),
-                        data_updates=data,
+                        entry, title=_title(info, data[CONF_SESSION]), data_updates=data
                     )
         else:
             suggested = {key: entry.data[key] for key in (CONF_URL, CONF_SESSION, CONF_VERIFY_SSL)}

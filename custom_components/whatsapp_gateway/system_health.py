@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from homeassistant.components import system_health
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 
 from .bridge import WahaAuthError, WahaConnectionError, WahaError
@@ -42,7 +43,13 @@ def async_register(hass: HomeAssistant, register: system_health.SystemHealthRegi
 
 async def system_health_info(hass: HomeAssistant) -> dict[str, Any]:
     """Describe every loaded entry; `bridge_reachable` is awaited by the page."""
-    entries: list[WhatsAppGatewayConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+    # All entries keep the order they were added in; one domain's index is reordered when an
+    # entry's unique id changes (older entries adopt their account's id).
+    entries: list[WhatsAppGatewayConfigEntry] = [
+        entry
+        for entry in hass.config_entries.async_entries()
+        if entry.domain == DOMAIN and entry.state is ConfigEntryState.LOADED
+    ]
     coordinators = [entry.runtime_data for entry in entries]
     info: dict[str, Any] = {"loaded_entries": len(coordinators)}
     if not coordinators:
