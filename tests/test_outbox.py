@@ -27,7 +27,7 @@ def test_fifo_bounded_update_remove() -> None:
     with pytest.raises(QueueFullError):
         queue.append(message("c"))
     assert [m.queue_id for m in queue] == ["a", "b"]
-    tried = message("b").with_attempt("KEY")
+    tried = message("b").with_attempt("KEY", 1.0)
     assert tried.attempts == 1
     assert tried.message_id == "KEY"
     assert queue.update(tried)
@@ -52,7 +52,7 @@ def test_expiry() -> None:
 
 def test_round_trip_and_garbage() -> None:
     queue = OutboundQueue()
-    queue.append(message("a").with_attempt("K"))
+    queue.append(message("a").with_attempt("K", 1.0))
     queue.append(message("b"))
     restored = OutboundQueue.from_list(queue.as_list())
     assert list(restored) == list(queue)

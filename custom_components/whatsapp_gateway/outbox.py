@@ -30,10 +30,17 @@ class QueuedMessage:
     expires: float
     message_id: str | None = None
     attempts: int = 0
+    attempted_at: float | None = None
+    """When the first try went out: a bridge without message ids is searched from then on."""
 
-    def with_attempt(self, message_id: str) -> QueuedMessage:
-        """The message about to be tried (again) under `message_id`."""
-        return replace(self, message_id=message_id, attempts=self.attempts + 1)
+    def with_attempt(self, message_id: str | None, at: float) -> QueuedMessage:
+        """The message about to be tried (again), under `message_id` when the bridge has ids."""
+        return replace(
+            self,
+            message_id=message_id,
+            attempts=self.attempts + 1,
+            attempted_at=at if self.attempted_at is None else self.attempted_at,
+        )
 
     @classmethod
     def from_dict(cls, data: object) -> QueuedMessage | None:
@@ -49,6 +56,9 @@ class QueuedMessage:
                 expires=float(data["expires"]),
                 message_id=None if data.get("message_id") is None else str(data["message_id"]),
                 attempts=int(data.get("attempts", 0)),
+                attempted_at=(
+                    None if data.get("attempted_at") is None else float(data["attempted_at"])
+                ),
             )
         except KeyError, TypeError, ValueError:
             return None

@@ -1,8 +1,11 @@
 """Outgoing messages: send now when the link is up, else queue, persist and flush in order.
 
-Every message gets the bridge's pre-generated id before its first try and keeps it. When an
-answer is lost, the next try first looks for that id among the chat's own messages, so a
-message is sent at most once. Queued messages go out oldest first on reconnect, within
+Where the bridge honours pre-generated ids (WAHA 2026.4.3 on GOWS and NOWEB), every message
+gets one before its first try and keeps it; when an answer is lost, the next try first looks
+for that id among the chat's own messages. Elsewhere the retry looks for an own message with
+the same text sent since the first try. Either way a message is sent at most once, as long as
+the bridge keeps history (a NOWEB session without its store cannot be searched: it is sent
+again). Queued messages go out oldest first on reconnect, within
 `send_rate` per minute; each later delivery fires `whatsapp_gateway_message_sent` with
 `delayed: true`, each expiry or rejection `whatsapp_gateway_message_failed`.
 """
@@ -23,8 +26,9 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .bridge import WahaClient, WahaError, WahaResponseError
+from .bridge import WahaClient, WahaError, WahaResponseError, WaMessage
 from .bridge.decoding import without_lone_surrogates
+from .bridge.errors import WahaNotImplementedError, WahaRouteMissingError, WahaStoreDisabledError
 from .const import (
     CONF_QUEUE_TTL,
     CONF_SEND_RATE,
@@ -43,6 +47,9 @@ SAVE_DELAY = 1.0
 RETRY_AFTER = 30.0
 # A lost answer is looked for among the chat's own messages sent since shortly before.
 LOOKBACK = 60
+# Without message ids: own messages with the same text, from this long before the first try
+# (the clocks of Home Assistant and the bridge may differ a little).
+TEXT_MATCH_SLACK = 5
 LOOKUP_PAGE = 100
 
 FAILED_EXPIRED = "expired"
@@ -186,14 +193,21 @@ class OutgoingMessages:
     async def _async_deliver(
         self, message: QueuedMessage, on_attempt: Callable[[QueuedMessage], Any]
     ) -> str:
-        """Send `message` under its pre-generated id; at most once even if answers got lost."""
-        if message.message_id is not None:
-            found = await self._async_find_sent(message, message.message_id)
+        """Send `message` (under a pre-generated id where the bridge has them), at most once.
+
+        A message tried before may have arrived though its answer got lost: look first.
+        """
+        if message.attempts:
+            found = await self._async_find_sent(message)
             if found is not None:
                 return found
-            attempt = message.with_attempt(message.message_id)
-        else:
-            attempt = message.with_attempt(await self._client.new_message_id(self._session_name))
+        message_id = message.message_id
+        if message_id is None and self._client.capabilities.new_message_ids:
+            try:
+                message_id = await self._client.new_message_id(self._session_name)
+            except WahaRouteMissingError, WahaNotImplementedError:
+                LOGGER.debug("The bridge has no message ids; matching retries by text instead")
+        attempt = message.with_attempt(message_id, _now())
         on_attempt(attempt)
         message_id = await self._client.send_text(
             self._session_name, attempt.chat_id, attempt.text, message_id=attempt.message_id
@@ -201,18 +215,26 @@ class OutgoingMessages:
         self._limiter.record(_now())
         return message_id
 
-    async def _async_find_sent(self, message: QueuedMessage, message_id: str) -> str | None:
+    async def _async_find_sent(self, message: QueuedMessage) -> str | None:
         """The id under which an earlier try of `message` reached the chat, if it did."""
-        sent = await self._client.chat_messages(
-            self._session_name,
-            message.chat_id,
-            since=int(message.created) - LOOKBACK,
-            limit=LOOKUP_PAGE,
-            from_me=True,
-            newest_first=True,
-        )
+        if message.message_id is not None:
+            since = int(message.created) - LOOKBACK
+        else:
+            since = int(message.attempted_at or message.created) - TEXT_MATCH_SLACK
+        try:
+            sent = await self._client.chat_messages(
+                self._session_name,
+                message.chat_id,
+                since=since,
+                limit=LOOKUP_PAGE,
+                from_me=True,
+                newest_first=True,
+            )
+        except WahaStoreDisabledError:
+            LOGGER.debug("The bridge keeps no history to check an earlier try; sending again")
+            return None
         for candidate in sent:
-            if candidate.id == message_id or message_id in candidate.id.split("_"):
+            if _is_earlier_try(message, candidate):
                 LOGGER.debug("A queued message had been sent already; not sending it again")
                 return candidate.id
         return None
@@ -351,6 +373,13 @@ class OutgoingMessages:
 
     def _storage_data(self) -> dict[str, Any]:
         return {"queue": self._queue.as_list()}
+
+
+def _is_earlier_try(message: QueuedMessage, candidate: WaMessage) -> bool:
+    """Whether `candidate` (an own message of the chat) is an earlier try of `message`."""
+    if message.message_id is not None:
+        return candidate.id == message.message_id or message.message_id in candidate.id.split("_")
+    return candidate.body == message.text
 
 
 def _now() -> float:
