@@ -74,6 +74,8 @@ async def test_one_reachable_entry(
         "bridge_reachable": "ok",
         "bridge_version": "2026.7.1",
         "bridge_engine": "GOWS",
+        "bridge_edition": "CORE",
+        "bridge_features": "history: yes; message ids: yes; media: no; sessions: several",
         "connection_state": "connected",
         "outbound_queue": "0",
     }
@@ -110,6 +112,8 @@ async def test_two_entries_are_listed_in_entry_order(
         "bridge_reachable": {"type": "failed", "error": "ok, unreachable"},
         "bridge_version": "2026.7.1, unknown",
         "bridge_engine": "GOWS, unknown",
+        "bridge_edition": "CORE, unknown",
+        "bridge_features": "history: yes; message ids: yes; media: no; sessions: several, unknown",
         "connection_state": "connected, reconnecting",
         "outbound_queue": "0, 0",
     }

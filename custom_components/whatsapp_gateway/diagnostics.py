@@ -70,6 +70,8 @@ async def async_get_config_entry_diagnostics(
             "engine": server.engine if server else None,
             "tier": server.tier if server else None,
             "paired": coordinator.me is not None,
+            # Engine, release, edition and what follows: history, message ids, media, ...
+            "capabilities": coordinator.client.capabilities.as_dict(),
         },
         "link": {
             "state": snapshot.state,

@@ -5,7 +5,7 @@ copy into public issues, so it names no entry, number or host.
 
 Keys: `loaded_entries` (how many entries are loaded and described by the other keys), then,
 when at least one is: `bridge_reachable`, `bridge_version`, `bridge_engine`,
-`connection_state` and `outbound_queue`. With several entries each value lists the entries'
+`bridge_edition`, `bridge_features`, `connection_state` and `outbound_queue`. With several entries each value lists the entries'
 values in the order the entries were added, joined by ", " (two entries: "connected,
 reconnecting"; "unknown" where a bridge never answered the version request). With one entry
 it is just that entry's value.
@@ -56,10 +56,28 @@ async def system_health_info(hass: HomeAssistant) -> dict[str, Any]:
         return info
     info["bridge_reachable"] = _async_reachable(coordinators)
     info["bridge_version"] = _joined(c.server.version if c.server else None for c in coordinators)
-    info["bridge_engine"] = _joined(c.server.engine if c.server else None for c in coordinators)
+    # The session's own engine wins over the bridge's default one.
+    info["bridge_engine"] = _joined(c.client.capabilities.engine for c in coordinators)
+    info["bridge_edition"] = _joined(c.client.capabilities.edition for c in coordinators)
+    info["bridge_features"] = _joined(_features(c) for c in coordinators)
     info["connection_state"] = _joined(c.state for c in coordinators)
     info["outbound_queue"] = _joined(len(c.outgoing) for c in coordinators)
     return info
+
+
+def _features(coordinator: WhatsAppGatewayCoordinator) -> str:
+    """What the bridge can do for this entry, e.g. "history: yes; message ids: no; ..."."""
+    caps = coordinator.client.capabilities
+    if caps.version is None:
+        return "unknown"
+    media = caps.media_sending
+    flags = {
+        "history": "yes" if caps.history else "no",
+        "message ids": "yes" if caps.new_message_ids else "no",
+        "media": "unknown" if media is None else ("yes" if media else "no"),
+        "sessions": "several" if caps.multi_session else "default only",
+    }
+    return "; ".join(f"{name}: {value}" for name, value in flags.items())
 
 
 def _joined(values: Iterable[object]) -> str:
