@@ -5,10 +5,10 @@ copy into public issues, so it names no entry, number or host.
 
 Keys: `loaded_entries` (how many entries are loaded and described by the other keys), then,
 when at least one is: `bridge_reachable`, `bridge_version`, `bridge_engine`,
-`bridge_edition`, `bridge_features`, `connection_state` and `outbound_queue`. With several entries each value lists the entries'
-values in the order the entries were added, joined by ", " (two entries: "connected,
-reconnecting"; "unknown" where a bridge never answered the version request). With one entry
-it is just that entry's value.
+`bridge_edition`, `bridge_features`, `connection_state` and `outbound_queue`. With several
+entries each value lists the entries' values in the order the entries were added, joined
+by ", " (two entries: "connected, reconnecting"; "unknown" where a bridge never answered the
+version request). With one entry it is just that entry's value.
 
 `bridge_reachable` pings every bridge when the page is opened (the page awaits it): "ok"
 when all answered, otherwise Home Assistant's failed form, `{"type": "failed", "error": ...}`,
