@@ -1,11 +1,14 @@
 """Command line: serve the double, or pull a fault switch of a running one.
 
 ``python -m bridge_double [--host H] [--port P] [--api-key K] [--session S] [--unpaired]
-[--blip-every S --blip-duration S] [--status-wait S] [--transition-delay S] [--engine E]``
+[--blip-every S --blip-duration S] [--status-wait S] [--status-wait-stopped S]
+[--transition-delay S] [--profile ENGINE-RELEASE-EDITION[-nostore]] [--engine E]
+[--start-sessions-on-boot]``
 
 ``python -m bridge_double fault --url URL [--api-key K] <fault> [name=value ...]``
 
-The key defaults to ``$WAHA_API_KEY`` (else ``test-key``); it is never printed.
+The key defaults to ``$WAHA_API_KEY`` (else ``test-key``); it is never printed, except a
+key generated for a weak one (``--api-key waha``), which is logged as WAHA does.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import aiohttp
 
 from .control import faults
 from .model import SessionStatus
+from .profile import BridgeProfile
 from .server import BridgeDouble
 
 if TYPE_CHECKING:
@@ -49,10 +53,42 @@ def serve_parser() -> argparse.ArgumentParser:
     parser.add_argument("--unpaired", action="store_true", help="start in SCAN_QR_CODE")
     parser.add_argument("--blip-every", type=float, default=None, metavar="SECONDS")
     parser.add_argument("--blip-duration", type=float, default=5.0, metavar="SECONDS")
-    parser.add_argument("--status-wait", type=float, default=5.0, metavar="SECONDS")
+    parser.add_argument(
+        "--status-wait",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="wait of a running session for the needed status (real WAHA: 10)",
+    )
+    parser.add_argument(
+        "--status-wait-stopped",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="wait of a stopped or missing session to run (real WAHA: 5)",
+    )
     parser.add_argument("--transition-delay", type=float, default=1.0, metavar="SECONDS")
-    parser.add_argument("--engine", default="GOWS")
+    parser.add_argument(
+        "--profile",
+        type=_profile,
+        default=BridgeProfile(),
+        metavar="ENGINE-RELEASE-EDITION[-nostore]",
+        help="the WAHA to play, e.g. NOWEB-2026.5.1-CORE (default GOWS-2026.7.1-CORE)",
+    )
+    parser.add_argument("--engine", default=None, help="override the profile's engine")
+    parser.add_argument(
+        "--start-sessions-on-boot",
+        action="store_true",
+        help="after a graceful restart, start the sessions that ran (WHATSAPP_START_SESSION)",
+    )
     return parser
+
+
+def _profile(text: str) -> BridgeProfile:
+    try:
+        return BridgeProfile.parse(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def fault_parser() -> argparse.ArgumentParser:
@@ -113,12 +149,15 @@ async def serve(argv: Sequence[str]) -> int:
     """Serve until SIGINT/SIGTERM."""
     options = serve_parser().parse_args(argv)
     double = BridgeDouble(
-        api_key=options.api_key or _default_key(),
+        api_key=options.api_key if options.api_key is not None else _default_key(),
+        profile=options.profile,
         engine=options.engine,
         host=options.host,
         port=options.port,
         status_wait=options.status_wait,
+        status_wait_stopped=options.status_wait_stopped,
         transition_delay=options.transition_delay,
+        start_sessions_on_boot=options.start_sessions_on_boot,
     )
     double.pairing_timeouts = (60.0, 20.0)
     name = options.session
@@ -134,7 +173,9 @@ async def serve(argv: Sequence[str]) -> int:
             _blip_forever(double, name, options.blip_every, options.blip_duration)
         )
     status = double.session(name).status
-    sys.stdout.write(f"bridge double listening on {double.url} (session {name}, {status})\n")
+    sys.stdout.write(
+        f"bridge double listening on {double.url} as {double.profile} (session {name}, {status})\n"
+    )
     sys.stdout.flush()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

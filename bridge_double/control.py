@@ -48,6 +48,7 @@ IMMEDIATE: Final = {
         "scan_qr",
         "send_binary",
         "send_event",
+        "send_from_phone",
         "send_huge",
         "send_raw_text",
         "set_chat_name",
@@ -63,6 +64,7 @@ TIMED: Final = {
     "run_pairing_timeout": "run_pairing_timeout",
     "bridge_restart": "run_bridge_restart",
     "run_bridge_restart": "run_bridge_restart",
+    "graceful_restart": "graceful_restart",
 }
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from http import HTTPStatus
 from typing import TYPE_CHECKING
+
+from .profile import DOCS_URL
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -55,6 +58,67 @@ def unexpected_status(name: str, status: Status, expected: Iterable[Status]) -> 
             "expected": [str(item) for item in expected],
         },
     )
+
+
+def session_does_not_exist(name: str) -> ApiError:
+    """422 of the status-waiting endpoints for a session that does not exist (no ``expected``)."""
+    return ApiError(422, {"error": f'Session "{name}" does not exist', "session": name})
+
+
+def only_default_session(name: str) -> ApiError:
+    """422 of single-session Core for any other name than ``default`` (``manager.core.ts``)."""
+    encoded = base64.b64encode(name.encode()).decode("ascii")
+    return unprocessable(
+        f"WAHA Core support only 'default' session. You tried to access '{name}' session "
+        f"(base64: {encoded}). If you want to run more then one WhatsApp account - please get "
+        f"WAHA PLUS version. Check this out: {DOCS_URL}"
+    )
+
+
+def already_started(name: str) -> ApiError:
+    """422 of ``start`` for a running session (FAILED included)."""
+    return unprocessable(f"Session '{name}' is already started.")
+
+
+def not_implemented(engine: str) -> ApiError:
+    """501 NotImplementedByEngineError (``core/exceptions.ts``)."""
+    message = (
+        f"The method is not implemented by '{engine}' engine. Check the docs and try another "
+        f"engine: {DOCS_URL}"
+    )
+    return ApiError(501, {"message": message, "error": "Not Implemented", "statusCode": 501})
+
+
+def plus_only(engine: str, feature: str = "The feature") -> ApiError:
+    """422 AvailableInPlusVersion (``core/exceptions.ts``)."""
+    return unprocessable(
+        f"{feature} is available only in Plus version for '{engine}' engine. "
+        f"Check this out: {DOCS_URL}"
+    )
+
+
+NOWEB_STORE_DISABLED = (
+    'Enable NOWEB store "config.noweb.store.enabled=True" and '
+    '"config.noweb.store.full_sync=True" when starting a new session. '
+    "Read more: https://waha.devlike.pro/docs/engines/noweb#store"
+)
+
+
+def store_disabled() -> ApiError:
+    """400 of NOWEB's chats, messages and LIDs without a store (``NowebInMemoryStore.ts``)."""
+    return ApiError(
+        400, {"message": NOWEB_STORE_DISABLED, "error": "Bad Request", "statusCode": 400}
+    )
+
+
+def invalid_lid() -> ApiError:
+    """422 of ``GET /api/{s}/lids/{lid}`` when ``lid`` is no ``@lid`` (``lids.controller.ts``)."""
+    return unprocessable("Invalid LID - it must end with @lid")
+
+
+def bad_request_detail(detail: str) -> ApiError:
+    """400 with a ``{"detail"}`` body (``BadRequestException({detail})``, e.g. presence)."""
+    return ApiError(400, {"detail": detail})
 
 
 def session_exists(name: str) -> ApiError:

@@ -24,23 +24,10 @@ def event_id(timestamp_ms: int | None = None) -> str:
     return f"evt_{ulid(timestamp_ms)}"
 
 
-def message_key() -> str:
-    """A WhatsApp message key as ``new-message-id`` hands it out: ``3EB0`` and 16 hex digits."""
-    return "3EB0" + secrets.token_hex(8).upper()
-
-
 def message_keys(count: int) -> list[str]:
     """``count`` distinct message keys, cheaply (one random prefix and a counter)."""
     prefix = "3EB0" + secrets.token_hex(4).upper()
     return [f"{prefix}{index:08X}" for index in range(count)]
-
-
-def message_id(
-    chat_id: str, *, from_me: bool, participant: str | None = None, key: str | None = None
-) -> str:
-    """A serialized WhatsApp message id: ``false_<chat>_<KEY>[_<participant>]``."""
-    serialized = f"{'true' if from_me else 'false'}_{chat_id}_{key or message_key()}"
-    return f"{serialized}_{participant}" if participant else serialized
 
 
 def qr_value() -> str:

@@ -10,6 +10,7 @@ from typing import Any, Final
 from .chats import ChatHistory
 
 DEFAULT_ME_ID: Final = "491511234567@c.us"
+DEFAULT_SESSION: Final = "default"
 DEFAULT_PUSH_NAME: Final = "Alice"
 MAX_QR_CODES: Final = 6
 STATUS_HISTORY: Final = 3

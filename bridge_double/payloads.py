@@ -12,6 +12,7 @@ from . import ids
 
 if TYPE_CHECKING:
     from .model import DoubleSession, JsonDict
+    from .profile import Addressing
 
 QR_SCALE: Final = 5
 """Pixels per module of the QR image."""
@@ -20,27 +21,15 @@ QR_BORDER: Final = 4
 ACK_NAMES = {-1: "ERROR", 0: "PENDING", 1: "SERVER", 2: "DEVICE", 3: "READ", 4: "PLAYED"}
 
 
-def environment(*, version: str, engine: str, tier: str = "CORE") -> JsonDict:
-    """WAHAEnvironment: the version answer and the envelope's ``environment``."""
-    return {
-        "version": version,
-        "engine": engine,
-        "tier": tier,
-        "browser": None,
-        "platform": "linux/x64",
-        "worker": {"id": None},
-    }
-
-
 def session_info(session: DoubleSession, *, engine: str) -> JsonDict:
-    """SessionInfo for ``GET /api/sessions[/{s}]``."""
+    """SessionInfo for ``GET /api/sessions[/{s}]``; a stopped one has no ``me``, no activity."""
     return {
         "name": session.name,
         "status": str(session.status),
         "config": session.config,
-        "me": session.me,
+        "me": session.me if session.running else None,
         "presence": None,
-        "timestamps": {"activity": session.last_activity},
+        "timestamps": {"activity": session.last_activity if session.running else None},
         "engine": {"engine": engine},
     }
 
@@ -50,21 +39,24 @@ def session_dto(session: DoubleSession) -> JsonDict:
     return {"name": session.name, "status": str(session.status), "config": session.config}
 
 
-def status_payload(session: DoubleSession) -> JsonDict:
+def status_payload(session: DoubleSession, *, with_data: bool = True) -> JsonDict:
     """WASessionStatusBody for a ``session.status`` event.
 
     ``data`` is null except for the passkey statuses: the WebAuthn challenge for
-    PASSKEY_REQUIRED, ``{"code"}`` for PASSKEY_CONFIRMATION_REQUIRED.
+    PASSKEY_REQUIRED, ``{"code"}`` for PASSKEY_CONFIRMATION_REQUIRED; without
+    ``with_data`` (2026.2.1) there is no ``data`` at all.
     """
-    return {
+    payload: JsonDict = {
         "name": session.name,
         "status": str(session.status),
         "statuses": [
             {"status": str(point.status), "timestamp": point.timestamp}
             for point in session.statuses
         ],
-        "data": session.status_data,
     }
+    if with_data:
+        payload["data"] = session.status_data
+    return payload
 
 
 def envelope(
@@ -73,13 +65,13 @@ def envelope(
     session: str,
     payload: object,
     me: JsonDict | None,
-    metadata: JsonDict,
+    metadata: JsonDict | None,
     engine: str,
     env: JsonDict,
     timestamp_ms: int,
 ) -> JsonDict:
-    """The event envelope shared by webhooks and the WebSocket."""
-    return {
+    """The event envelope shared by webhooks and the WebSocket (no ``metadata`` when None)."""
+    env_: JsonDict = {
         "id": ids.event_id(timestamp_ms),
         "timestamp": timestamp_ms,
         "event": event,
@@ -90,40 +82,40 @@ def envelope(
         "engine": engine,
         "environment": env,
     }
+    if metadata is None:
+        del env_["metadata"]
+    return env_
 
 
 def wa_message(
     *,
     message_id: str,
-    chat_id: str,
-    me_id: str,
+    addressing: Addressing,
     body: str,
     from_me: bool,
-    participant: str | None,
     media_url: str | None,
     timestamp_s: int,
     source: str = "app",
     ack: int = 2,
-    sender: str | None = None,
 ) -> JsonDict:
-    """A WAMessage as WAHA puts it in a ``message`` payload.
+    """A WAMessage as WAHA puts it in a ``message`` payload, the history and the overview.
 
-    ``from`` is ``sender`` when given (e.g. an ``@lid``), else the chat for incoming
-    messages and ``me_id`` for own ones.
+    ``from`` / ``to`` / ``participant`` as the engine addresses the message (see
+    :meth:`BridgeProfile.message_addressing`); the keys in ``addressing.absent`` are left out.
     """
     media = (
         {"url": media_url, "mimetype": "image/jpeg", "filename": "image.jpeg"}
         if media_url
         else None
     )
-    return {
+    message: JsonDict = {
         "id": message_id,
         "timestamp": timestamp_s,
-        "from": sender or (me_id if from_me else chat_id),
+        "from": addressing.sender,
         "fromMe": from_me,
         "source": source,
-        "to": chat_id if from_me else me_id,
-        "participant": participant,
+        "to": addressing.to,
+        "participant": addressing.participant,
         "body": body,
         "hasMedia": media is not None,
         "media": media,
@@ -133,6 +125,9 @@ def wa_message(
         "replyTo": None,
         "_data": {},
     }
+    for key in addressing.absent:
+        del message[key]
+    return message
 
 
 def chat_summary(chat_id: str, name: str | None, last_message: JsonDict | None) -> JsonDict:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import web
 from aiohttp.web_urldispatcher import MatchInfoError
 
-from . import errors, ids, payloads, queries
+from . import errors, payloads, queries
 from .auth import Access
 from .control import handle_fault
 from .model import DoubleSession, JsonDict, SessionStatus, Status
@@ -32,16 +32,25 @@ else:
     RECORD: Final = "bridge_double_record"
 WS_PATH: Final = "/ws"
 CONTROL_PREFIX: Final = "/_double/"
+STATUS_POLL: Final = 0.05
+"""How often a wait for a session that does not exist looks again (WAHA: every 0.5 s)."""
 REQUEST_CODE_WAIT: Final = 2.0
 """How long ``auth/request-code`` waits (at most ``status_wait``) for a STARTING session."""
 NO_CHALLENGE: Final = "No passkey challenge is pending for the session"
 NO_CONFIRMATION: Final = "No passkey confirmation is pending for the session"
 PRESENCES: Final = frozenset({"offline", "online", "typing", "recording", "paused"})
-CHAT_PRESENCES: Final = frozenset({"typing", "recording", "paused"})
+GLOBAL_PRESENCES: Final = frozenset({"online", "offline"})
+MEDIA_SENDS: Final = ("image", "file", "voice", "video")
+"""``POST /api/send{Image,File,Voice,Video}``: Plus only."""
 
 
 def build_app(double: BridgeDouble) -> web.Application:
-    """A fresh application for one listening period of ``double``."""
+    """A fresh application for one listening period of ``double``.
+
+    Routes of a newer release than the profile's are left out: NestJS answers them 404
+    ``Cannot GET ...`` like any unknown path.
+    """
+    profile = double.profile
     app = web.Application(middlewares=[_log_and_errors, _authenticate])
     app[DOUBLE] = double
     app.router.add_get("/ping", _ping)
@@ -49,17 +58,23 @@ def build_app(double: BridgeDouble) -> web.Application:
     app.router.add_get("/api/sessions", _list_sessions)
     app.router.add_post("/api/sessions", _create_session)
     app.router.add_get("/api/sessions/{session}", _get_session)
+    app.router.add_put("/api/sessions/{session}", _update_session)
     app.router.add_post("/api/sessions/{session}/{action:start|stop|restart|logout}", _control)
     app.router.add_get("/api/sessions/{session}/me", _me)
     app.router.add_get("/api/{session}/auth/qr", _qr)
     app.router.add_post("/api/{session}/auth/request-code", _request_code)
-    app.router.add_get("/api/{session}/auth/passkey/challenge", _passkey_challenge)
-    app.router.add_post("/api/{session}/auth/passkey", _submit_passkey)
-    app.router.add_get("/api/{session}/auth/passkey/confirmation", _passkey_confirmation)
-    app.router.add_post("/api/{session}/auth/passkey/confirm", _confirm_passkey)
+    if profile.has_passkey_routes:
+        app.router.add_get("/api/{session}/auth/passkey/challenge", _passkey_challenge)
+        app.router.add_post("/api/{session}/auth/passkey", _submit_passkey)
+        app.router.add_get("/api/{session}/auth/passkey/confirmation", _passkey_confirmation)
+        app.router.add_post("/api/{session}/auth/passkey/confirm", _confirm_passkey)
     app.router.add_post("/api/{session}/presence", _presence)
-    app.router.add_get("/api/{session}/new-message-id", _new_message_id)
+    if profile.has_new_message_id_route:
+        app.router.add_get("/api/{session}/new-message-id", _new_message_id)
+    app.router.add_get("/api/{session}/status/new-message-id", _new_message_id)
     app.router.add_post("/api/sendText", _send_text)
+    for kind in MEDIA_SENDS:
+        app.router.add_post(f"/api/send{kind.capitalize()}", _send_media)
     app.router.add_get("/api/{session}/chats/overview", _overview)
     app.router.add_post("/api/{session}/chats/overview", _overview_post)
     app.router.add_get("/api/{session}/chats/{chatId}/messages", _chat_messages)
@@ -75,8 +90,11 @@ def _double(request: web.Request) -> BridgeDouble:
 
 
 def request_key(request: web.Request) -> str | None:
-    """The API key of a REST request: header, else query."""
-    return request.headers.get("X-Api-Key") or request.query.get("x-api-key")
+    """The API key of a REST request: the header, else (from 2026.4.3) the query."""
+    key = request.headers.get("X-Api-Key")
+    if key or not _double(request).profile.query_api_key:
+        return key
+    return request.query.get("x-api-key")
 
 
 def _json(body: object, status: int = 200) -> web.Response:
@@ -137,31 +155,61 @@ async def _authenticate(request: web.Request, handler: Handler) -> web.StreamRes
 # ------------------------------------------------------------------- helpers
 
 
+def _named(double: BridgeDouble, name: str) -> None:
+    """Single-session Core refuses any other session name (OnlyDefaultSessionIsAllowed)."""
+    if not double.profile.session_name_allowed(name):
+        raise errors.only_default_session(name)
+
+
 def _existing(double: BridgeDouble, name: str) -> DoubleSession:
+    """The session of a ``/api/sessions/{s}`` endpoint; else 404 "Session not found"."""
+    _named(double, name)
     session = double.sessions.get(name)
     if session is None:
         raise errors.session_not_found()
     return session
 
 
+async def _wait_for(session: DoubleSession | None, remaining: float) -> None:
+    if session is None:
+        await asyncio.sleep(min(STATUS_POLL, remaining))
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(session.changed.wait(), remaining)
+
+
 async def _running_in(double: BridgeDouble, name: str, *expected: Status) -> DoubleSession:
-    """The running session in one of ``expected``, waiting up to ``status_wait``; else 404/422."""
-    deadline = time.monotonic() + double.status_wait
+    """A session in one of ``expected``, as WAHA's ``waitUntilStatus`` finds it, else 422.
+
+    Waits up to ``status_wait_stopped`` for the session to run at all: then 422
+    ``Session "x" does not exist`` (no ``expected``) when it does not exist, else 422
+    with ``"status": "STOPPED"``; then up to ``status_wait`` for one of ``expected``:
+    else 422 with the status it has.
+    """
+    _named(double, name)
+    deadline = time.monotonic() + double.status_wait_stopped
     while True:
         session = double.sessions.get(name)
-        if session is None or not session.running:
-            raise errors.session_not_running(name)
-        if session.status in expected:
-            return session
+        if session is not None and session.running:
+            break
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            if session is None:
+                raise errors.session_does_not_exist(name)
+            raise errors.unexpected_status(name, SessionStatus.STOPPED, expected)
+        await _wait_for(session, remaining)
+    deadline = time.monotonic() + double.status_wait
+    while session.status not in expected:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise errors.unexpected_status(name, session.status, expected)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(session.changed.wait(), remaining)
+        await _wait_for(session, remaining)
+    return session
 
 
 def _running(double: BridgeDouble, name: str) -> DoubleSession:
-    """The running session (WAHA's SessionPipe); else 404."""
+    """The running session (WAHA's SessionPipe, ``getSession``); else 404."""
+    _named(double, name)
     session = double.sessions.get(name)
     if session is None or not session.running:
         raise errors.session_not_running(name)
@@ -209,7 +257,9 @@ async def _list_sessions(request: web.Request) -> web.StreamResponse:
         [
             payloads.session_info(session, engine=double.engine)
             for session in double.sessions.values()
-            if (everything or session.running) and double.keys.visible(key, session.name)
+            if (everything or session.running)
+            and double.profile.session_name_allowed(session.name)
+            and double.keys.visible(key, session.name)
         ]
     )
 
@@ -223,10 +273,22 @@ async def _create_session(request: web.Request) -> web.StreamResponse:
         raise errors.bad_request("name must be a string and config an object")
     if double.keys.check(request_key(request), name) is Access.FORBIDDEN:
         raise errors.forbidden()
+    _named(double, name)
     if name in double.sessions:
         raise errors.session_exists(name)
-    answer = await double.rest_create(name, config, start=body.get("start", True) is not False)
+    answer = await double.rest_create(name, config, start=bool(body.get("start")))
     return _json(answer, 201)
+
+
+async def _update_session(request: web.Request) -> web.StreamResponse:
+    """``PUT /api/sessions/{s}``: a new config; a running session restarts with it."""
+    double = _double(request)
+    body = await _body(request)
+    config = body.get("config")
+    if config is not None and not isinstance(config, dict):
+        raise errors.bad_request("config must be an object")
+    session = _existing(double, request.match_info["session"])
+    return _json(await double.rest_update(session, config))
 
 
 async def _get_session(request: web.Request) -> web.StreamResponse:
@@ -251,7 +313,8 @@ async def _control(request: web.Request) -> web.StreamResponse:
 
 
 async def _me(request: web.Request) -> web.StreamResponse:
-    session = _existing(_double(request), request.match_info["session"])
+    """``GET /api/sessions/{s}/me``: SessionPipe, so 404 while the session is not running."""
+    session = _running(_double(request), request.match_info["session"])
     return _json(session.me)
 
 
@@ -265,7 +328,7 @@ async def _qr(request: web.Request) -> web.StreamResponse:
     if fmt == "raw":
         return _json({"value": value})
     png = payloads.qr_png(value)
-    if "application/json" in request.headers.get("Accept", ""):
+    if request.headers.get("Accept") == "application/json":  # exactly, as WAHA compares
         return _json({"mimetype": "image/png", "data": base64.b64encode(png).decode("ascii")})
     return web.Response(body=png, content_type="image/png")
 
@@ -285,7 +348,7 @@ async def _request_code(request: web.Request) -> web.StreamResponse:
         raise errors.bad_request("method must be a string")
     name = request.match_info["session"]
     _running(double, name)
-    if method and double.engine == "NOWEB":
+    if method and double.profile.refuses_request_code_method:
         raise errors.unprocessable(
             "NOWEB engine doesn't support any 'method', remove it and try again"
         )
@@ -344,34 +407,51 @@ async def _confirm_passkey(request: web.Request) -> web.StreamResponse:
 
 
 async def _presence(request: web.Request) -> web.StreamResponse:
+    """``POST /api/{s}/presence``: the session waits first, then the ``chatId`` rules (400)."""
     double = _double(request)
     body = await _body(request)
     presence = body.get("presence")
     if presence not in PRESENCES:
         raise errors.bad_request(f"presence must be one of: {', '.join(sorted(PRESENCES))}")
-    if presence in CHAT_PRESENCES and not isinstance(body.get("chatId"), str):
-        raise errors.bad_request("chatId is required for chat presences")
     session = await _running_in(double, request.match_info["session"], SessionStatus.WORKING)
+    chat_id = body.get("chatId")
+    if presence in GLOBAL_PRESENCES and chat_id:
+        raise errors.bad_request_detail(
+            f"'{presence}' presence works on the global scope and doesn't require 'chatId' field."
+        )
+    if presence not in GLOBAL_PRESENCES and not chat_id:
+        raise errors.bad_request_detail(f"'{presence}' presence requires 'chatId' field.")
     session.presence = str(presence)
     return web.Response(status=201)
 
 
 async def _new_message_id(request: web.Request) -> web.StreamResponse:
-    await _running_in(_double(request), request.match_info["session"], SessionStatus.WORKING)
-    return _json({"id": ids.message_key()})
-
-
-async def _send_text(request: web.Request) -> web.StreamResponse:
-    """``POST /api/sendText``: 400, 403, 404/422, an armed fault, else send and answer 201."""
+    """``new-message-id`` (2026.4.3) and ``status/new-message-id``: 501 on WEBJS."""
     double = _double(request)
-    body = await _body(request)
+    await _running_in(double, request.match_info["session"], SessionStatus.WORKING)
+    if not double.profile.new_message_id_supported:
+        raise errors.not_implemented(double.engine)
+    return _json({"id": double.profile.new_message_key()})
+
+
+def _send_target(request: web.Request, body: JsonDict) -> tuple[BridgeDouble, str, str]:
+    """The session name and chat id of a send, checked as WAHA does (400, then 403)."""
+    double = _double(request)
     name = body.get("session", "default")
     if not isinstance(name, str) or not name:
         raise errors.bad_request("session must be a string")
     request[RECORD].session = name
-    chat_id, text, key = body.get("chatId"), body.get("text"), body.get("id")
+    chat_id = body.get("chatId")
     if not isinstance(chat_id, str) or not chat_id:
         raise errors.bad_request("chatId must be a string")
+    return double, name, chat_id
+
+
+async def _send_text(request: web.Request) -> web.StreamResponse:
+    """``POST /api/sendText``: 400, 403, 422 (session), an armed fault, else send (201)."""
+    body = await _body(request)
+    double, name, chat_id = _send_target(request, body)
+    text, key = body.get("text"), body.get("id")
     if not isinstance(text, str):
         raise errors.bad_request("text must be a string")
     if key is not None and (not isinstance(key, str) or not key):
@@ -385,6 +465,29 @@ async def _send_text(request: web.Request) -> web.StreamResponse:
     if double.send_faults.take_drop():
         raise errors.AnswerDropped
     return _json(message, 201)
+
+
+async def _send_media(request: web.Request) -> web.StreamResponse:
+    """``POST /api/send{Image,File,Voice,Video}``: Core 422 (video 501), Plus sends (201)."""
+    kind = request.path.removeprefix("/api/send").lower()
+    body = await _body(request)
+    double, name, chat_id = _send_target(request, body)
+    if not isinstance(body.get("file"), dict):
+        raise errors.bad_request("file must be an object")
+    caption = body.get("caption")
+    if caption is not None and not isinstance(caption, str):
+        raise errors.bad_request("caption must be a string")
+    if double.keys.check(request_key(request), name) is Access.FORBIDDEN:
+        raise errors.forbidden()
+    session = await _running_in(double, name, SessionStatus.WORKING)
+    if not double.profile.media_sending:
+        if kind == "video" and double.profile.core_video_not_implemented:
+            raise errors.not_implemented(double.engine)
+        raise errors.plus_only(double.engine)
+    answer = await double.rest_send_media(
+        session, kind=kind, chat_id=chat_id, caption=caption or "", key=None
+    )
+    return _json(answer, 201)
 
 
 async def _overview(request: web.Request) -> web.StreamResponse:
@@ -401,7 +504,7 @@ async def _overview_answer(
     request: web.Request, limit: int, offset: int, chat_ids: list[str] | None, status: int
 ) -> web.StreamResponse:
     double = _double(request)
-    session = await _running_in(double, request.match_info["session"], SessionStatus.WORKING)
+    session = await _with_history(double, request.match_info["session"])
     history = session.history
     chats = history.newest_first(chat_ids)[offset : offset + limit]
     return _json(
@@ -416,22 +519,40 @@ async def _overview_answer(
 async def _chat_messages(request: web.Request) -> web.StreamResponse:
     query = queries.message_query(request.query)
     double = _double(request)
-    session = await _running_in(double, request.match_info["session"], SessionStatus.WORKING)
+    session = await _with_history(double, request.match_info["session"])
     return _json(session.history.page(request.match_info["chatId"], query))
 
 
+async def _with_history(double: BridgeDouble, name: str) -> DoubleSession:
+    """The WORKING session whose store answers; NOWEB without a store: 400."""
+    session = await _running_in(double, name, SessionStatus.WORKING)
+    if not double.profile.history_available(session.config):
+        raise errors.store_disabled()
+    return session
+
+
 async def _phone_number_by_lid(request: web.Request) -> web.StreamResponse:
+    """``GET /api/{s}/lids/{lid}``: 422 unless an ``@lid`` (a bare number gets the suffix)."""
     double = _double(request)
     session = await _running_in(double, request.match_info["session"], SessionStatus.WORKING)
     lid = request.match_info["lid"]
     lid = lid if "@" in lid else lid + "@lid"
+    if not lid.endswith("@lid"):
+        raise errors.invalid_lid()
+    if not double.profile.history_available(session.config):
+        raise errors.store_disabled()
     return _json(payloads.lid_to_phone_number(lid, session.lids.get(lid)))
 
 
 async def _lid_by_phone_number(request: web.Request) -> web.StreamResponse:
+    """``GET /api/{s}/lids/pn/{pn}``: an ``@lid`` comes back as it is, with ``pn`` null."""
     double = _double(request)
     session = await _running_in(double, request.match_info["session"], SessionStatus.WORKING)
     pn = request.match_info["phoneNumber"]
+    if pn.endswith("@lid"):
+        return _json({"lid": pn, "pn": None})
+    if not double.profile.history_available(session.config):
+        raise errors.store_disabled()
     pn = pn if "@" in pn else pn + "@c.us"
     lid = next((lid for lid, known in session.lids.items() if known == pn), None)
     return _json({"lid": lid, "pn": pn})
@@ -449,13 +570,18 @@ async def _websocket(request: web.Request) -> web.StreamResponse:
     query = request.query
     session = query.get("session") or ALL
     record = double.log.add("WS", request.path, query.get("session"))
-    access = double.keys.check(query.get("x-api-key"), session)
+    key = next((value for name, value in query.items() if name.lower() == "x-api-key"), None)
+    access = double.keys.check(key, session)
     allowed = access is Access.ALLOWED
     # No heartbeat on a socket about to be refused: aiohttp re-arms it on the close reply.
     heartbeat = (double.server_heartbeat or None) if allowed else None
     ws = web.WebSocketResponse(heartbeat=heartbeat, timeout=CLOSE_TIMEOUT)
     await ws.prepare(request)
     record.status = 101
+    if double.shutting_down:  # the WebSocket server is gone: dropped without a close frame
+        if request.transport is not None:
+            request.transport.abort()
+        return ws
     if not allowed:
         await ws.close(code=1008, message=access.value.encode())
         return ws

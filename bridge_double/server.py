@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -10,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from . import ids, payloads
+from . import errors, ids, payloads
 from .auth import KeyRing, mask
 from .model import (
     DEFAULT_ME_ID,
+    DEFAULT_SESSION,
     MAX_QR_CODES,
     PASSKEY_STATUSES,
     UNCHANGED,
@@ -25,6 +27,7 @@ from .model import (
     coerce_status,
     make_me,
 )
+from .profile import BridgeProfile, is_weak_key, random_key
 from .request_log import RequestLog, RequestRecord
 from .rest import build_app
 from .sends import SendFaults
@@ -39,6 +42,15 @@ _LOGGER = logging.getLogger(__package__)
 SHUTDOWN_TIMEOUT = 1.0
 QR_FIRST_LIFETIME = 60.0
 QR_LIFETIME = 20.0
+REAL_STATUS_WAIT = 10.0
+"""WAHA's wait for a running session to reach the needed status (``WAIT_STATUS_TIMEOUT``)."""
+REAL_STATUS_WAIT_STOPPED = 5.0
+"""WAHA's wait for a session to run at all (``WAIT_SESSION_RUNNING_TIMEOUT``)."""
+_MEDIA_PROTO = {"file": "document", "voice": "audio"}
+GRACEFUL_PAUSE = 3.0
+"""Core's pause after stopping its sessions on SIGTERM (``SESSION_STOP_TIMEOUT``)."""
+GRACEFUL_SOCKETS_AFTER = 0.1
+"""When, after the signal, the WebSocket server drops every socket (seen live: ~0.1 s)."""
 
 
 class BridgeDouble:
@@ -48,29 +60,61 @@ class BridgeDouble:
         self,
         *,
         api_key: str,
-        engine: str = "GOWS",
-        version: str = "2026.7.1",
+        profile: BridgeProfile | None = None,
+        engine: str | None = None,
+        version: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         ssl_context: ssl.SSLContext | None = None,
         server_heartbeat: float | None = 60.0,
         status_wait: float = 0.0,
+        status_wait_stopped: float = 0.0,
         transition_delay: float = 0.0,
+        start_sessions_on_boot: bool | Iterable[str] = False,
     ) -> None:
-        self.engine = engine
-        self.version = version
+        """A double playing ``profile`` (default GOWS 2026.7.1 Core, NOWEB store on).
+
+        ``engine`` / ``version`` override the profile's engine and release (older callers).
+        ``status_wait`` is how long endpoints wait for a running session to reach the needed
+        status (real WAHA: 10 s), ``status_wait_stopped`` how long they wait for a stopped or
+        missing one to run at all (real: 5 s); both 0 by default so tests do not slow down.
+        ``start_sessions_on_boot`` mirrors ``WHATSAPP_START_SESSION``: after a graceful
+        restart, True starts the sessions that were running, a collection those named.
+        A weak or missing ``api_key`` (see ``profile.WEAK_KEYS``) is replaced by a random
+        key at the first start and at every graceful restart, as WAHA does.
+        """
+        profile = profile or BridgeProfile()
+        if engine is not None or version is not None:
+            profile = dataclasses.replace(
+                profile, engine=engine or profile.engine, release=version or profile.release
+            )
+        self.profile = profile
         self.host = host
         self.port = port
         self.ssl_context = ssl_context
         self.server_heartbeat = server_heartbeat
         self.status_wait = status_wait
+        self.status_wait_stopped = status_wait_stopped
         self.transition_delay = transition_delay
+        self.start_sessions_on_boot: bool | frozenset[str] = (
+            start_sessions_on_boot
+            if isinstance(start_sessions_on_boot, bool)
+            else frozenset(start_sessions_on_boot)
+        )
         self.keys = KeyRing(api_key)
+        self.weak_key = is_weak_key(api_key)
+        """Whether the configured key is weak or missing (replaced at every start)."""
+        self.generated_keys: list[str] = []
+        """Every key generated for a weak one, oldest first (the last is :attr:`api_key`)."""
         self.hub = StreamHub()
         self.log = RequestLog(time.monotonic)
         self.sessions: dict[str, DoubleSession] = {}
         self.pairing_timeouts: tuple[float, float] | None = None
         """When set (first, then every), QR codes rotate on their own (the CLI sets it)."""
+        self.shutting_down = False
+        """A graceful restart is under way: new WebSockets are dropped at once."""
+        self.restarts = 0
+        """How many graceful restarts finished."""
         self._runner: web.AppRunner | None = None
         self._started = False
         self._followups: set[asyncio.Task[None]] = set()
@@ -80,6 +124,16 @@ class BridgeDouble:
         """Armed ``drop_send_answers`` / ``fail_sends`` faults."""
 
     # ----------------------------------------------------------------- properties
+
+    @property
+    def engine(self) -> str:
+        """The profile's engine (GOWS, NOWEB or WEBJS)."""
+        return self.profile.engine
+
+    @property
+    def version(self) -> str:
+        """The profile's release, e.g. ``2026.7.1``."""
+        return self.profile.release
 
     @property
     def url(self) -> str:
@@ -96,7 +150,7 @@ class BridgeDouble:
 
     @property
     def api_key(self) -> str:
-        """The current full key (for tests; never logged)."""
+        """The current full key (for tests; never logged unless generated for a weak one)."""
         return self.keys.current
 
     @property
@@ -131,9 +185,17 @@ class BridgeDouble:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """Listen (again on the same port after the first start)."""
+        """Listen (again on the same port after the first start).
+
+        The first start boots the bridge: a weak key is replaced, and single-session Core
+        gets its ``default`` session (STOPPED) unless one was added.
+        """
         if self._runner is not None:
             return
+        if not self._started:
+            self._boot()
+            if self.profile.default_always_exists and DEFAULT_SESSION not in self.sessions:
+                self.add_session(DEFAULT_SESSION)
         app = build_app(self)
         runner = web.AppRunner(
             app, handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT
@@ -149,6 +211,15 @@ class BridgeDouble:
         self._runner = runner
         self._started = True
         _LOGGER.info("listening on %s", self.url)
+
+    def _boot(self) -> None:
+        """What WAHA does at each start: a weak or missing key becomes a random one."""
+        if self.weak_key:
+            key = random_key()
+            self.keys.rotate(key)
+            self.generated_keys.append(key)
+            # WAHA prints a generated key in its log: that is how its user learns it.
+            _LOGGER.warning("weak key replaced; generated WAHA_API_KEY=%s", key)
 
     async def stop(self) -> None:
         """Close every socket with 1001, stop listening and cancel timers. Idempotent."""
@@ -201,12 +272,16 @@ class BridgeDouble:
         push_name: str | None = None,
         config: JsonDict | None = None,
     ) -> DoubleSession:
-        """Add (or replace) a session without emitting events."""
+        """Add (or replace) a session without emitting events.
+
+        Without ``config``, the profile's default: on NOWEB the store is enabled when the
+        profile's ``noweb_store`` says so (``{"noweb": {"store": {"enabled": ...}}}``).
+        """
         session = DoubleSession(
             name=name,
             paired=paired,
             me=make_me(me_id, push_name) if paired else None,
-            config=dict(config) if config is not None else {},
+            config=dict(config) if config is not None else self.profile.default_session_config(),
         )
         status = coerce_status(status)
         if status == SessionStatus.SCAN_QR_CODE:
@@ -253,7 +328,8 @@ class BridgeDouble:
                 session.pairing_phone = None
         session.status_data = data
         session.record_status(status, _now_ms())
-        self._emit(session.name, "session.status", payloads.status_payload(session))
+        payload = payloads.status_payload(session, with_data=self.profile.status_payload_has_data)
+        self._emit(session.name, "session.status", payload)
 
     def _begin_pairing(self, session: DoubleSession) -> None:
         """A fresh pairing attempt: forget the login, first QR code, SCAN_QR_CODE."""
@@ -302,9 +378,9 @@ class BridgeDouble:
     # REST control actions (the handlers call these; they answer a SessionDTO).
 
     async def rest_start(self, session: DoubleSession) -> JsonDict:
-        """``POST /api/sessions/{s}/start``: idempotent, except that it revives a FAILED one."""
-        if session.running and session.status != SessionStatus.FAILED:
-            return payloads.session_dto(session)
+        """``POST /api/sessions/{s}/start``: a running one (FAILED too) answers 422."""
+        if session.running:
+            raise errors.already_started(self.profile.already_started_name(session.name))
         self._apply(session, SessionStatus.STARTING)
         return await self._answer_and_continue(session)
 
@@ -359,6 +435,26 @@ class BridgeDouble:
             return await self.rest_start(session)
         return payloads.session_dto(session)
 
+    async def rest_update(self, session: DoubleSession, config: JsonDict | None) -> JsonDict:
+        """``PUT /api/sessions/{s}``: stop it, replace its config, start it if it was running.
+
+        As ``sessions.controller.ts`` ``update``; without a config, single-session Core
+        forgets the old one (``upsert`` stores undefined), the others keep it.
+        """
+        was_running = session.running
+        session.stalled = False
+        if was_running:
+            self._apply(session, SessionStatus.STOPPED)
+        if config is not None:
+            session.config = dict(config)
+        elif not self.profile.multi_session:
+            session.config = {}
+        if was_running:
+            self._apply(session, SessionStatus.STARTING)
+            self._schedule_start(session)
+        await self.hub.flush()
+        return payloads.session_info(session, engine=self.engine)
+
     # ---------------------------------------------------------------- events
 
     def _emit(self, name: str, event: str, payload: object) -> JsonDict:
@@ -373,7 +469,7 @@ class BridgeDouble:
     def _envelope(
         self, name: str, event: str, payload: object, session: DoubleSession | None
     ) -> JsonDict:
-        metadata: JsonDict = {}
+        metadata: JsonDict | None = {} if self.profile.envelope_keeps_empty_metadata else None
         if session is not None and isinstance(session.config.get("metadata"), dict):
             metadata = dict(session.config["metadata"])
         return payloads.envelope(
@@ -388,8 +484,8 @@ class BridgeDouble:
         )
 
     def environment(self) -> JsonDict:
-        """WAHAEnvironment of this double."""
-        return payloads.environment(version=self.version, engine=self.engine)
+        """WAHAEnvironment of this double (``GET /api/server/version``)."""
+        return self.profile.environment()
 
     # ---------------------------------------------------------------- faults
 
@@ -444,7 +540,10 @@ class BridgeDouble:
     ) -> None:
         """Fault 2: the phone scanned the code: paired, WORKING (from any status)."""
         _LOGGER.info("fault: scan_qr %s", name)
-        await self._paired(self.session(name), make_me(me_id, push_name))
+        session = self.session(name)
+        if self.profile.starting_after_qr_scan and session.status != SessionStatus.STARTING:
+            self._apply(session, SessionStatus.STARTING)
+        await self._paired(session, make_me(me_id, push_name))
 
     def qr_png(self, name: str) -> bytes:
         """The PNG ``GET /api/{name}/auth/qr?format=image`` serves for the current QR code.
@@ -491,6 +590,8 @@ class BridgeDouble:
         """
         _LOGGER.info("fault: require_passkey %s confirmation=%s", name, confirmation)
         session = self.session(name)
+        if not self.profile.passkey_statuses:
+            raise ValueError(f"{self.profile} has no passkey statuses (GOWS from 2026.7.1 only)")
         if confirmation:
             status = SessionStatus.PASSKEY_CONFIRMATION_REQUIRED
             data: JsonDict = {"code": ids.passkey_confirmation_code()}
@@ -537,9 +638,17 @@ class BridgeDouble:
         await self.hub.flush()
 
     async def logout_from_phone(self, name: str) -> None:
-        """Fault 4: WORKING -> FAILED, ``me`` null, no longer paired."""
+        """Fault 4: WORKING -> FAILED, no longer paired.
+
+        ``me`` becomes null, except on GOWS, which still reports the account it lost.
+        """
         _LOGGER.info("fault: logout_from_phone %s", name)
-        self._apply(self.session(name), SessionStatus.FAILED, me=None)
+        session = self.session(name)
+        if self.profile.keeps_me_after_phone_logout:
+            session.paired = False
+            self._apply(session, SessionStatus.FAILED)
+        else:
+            self._apply(session, SessionStatus.FAILED, me=None)
         await self.hub.flush()
 
     def rotate_api_key(self, new_key: str) -> None:
@@ -622,15 +731,8 @@ class BridgeDouble:
     async def send_huge(self, size_bytes: int = 1_048_576, session: str = "default") -> None:
         """Fault 11: a ``message`` envelope of about ``size_bytes``, to every socket."""
         _LOGGER.info("fault: send_huge %d bytes", size_bytes)
-        message = payloads.wa_message(
-            message_id=ids.message_id("490000000000@c.us", from_me=False),
-            chat_id="490000000000@c.us",
-            me_id=DEFAULT_ME_ID,
-            body="",
-            from_me=False,
-            participant=None,
-            media_url=None,
-            timestamp_s=int(time.time()),
+        message = self.build_message(
+            chat_id="490000000000@c.us", me_id=DEFAULT_ME_ID, body="", from_me=False
         )
         env = self._envelope(session, "message", message, self.sessions.get(session))
         base = len(json.dumps(env))
@@ -658,6 +760,48 @@ class BridgeDouble:
 
     # -------------------------------------------------------------- messages
 
+    def build_message(
+        self,
+        *,
+        chat_id: str,
+        me_id: str,
+        body: str,
+        from_me: bool,
+        participant: str | None = None,
+        key: str | None = None,
+        sender: str | None = None,
+        media_url: str | None = None,
+        timestamp: int | None = None,
+        via_api: bool = False,
+        ack: int = 2,
+    ) -> JsonDict:
+        """A WAMessage of this profile's engine: its addressing and its serialized id.
+
+        ``participant`` is the sender in a group (own messages: you); ``sender`` overrides
+        ``from`` of an incoming message (e.g. an ``@lid``).
+        """
+        addressing = self.profile.message_addressing(
+            chat_id=chat_id, me_id=me_id, from_me=from_me, participant=participant, via_api=via_api
+        )
+        message_id = self.profile.message_id(
+            chat_id,
+            key or self.profile.new_message_key(),
+            from_me=from_me,
+            participant=addressing.id_participant,
+        )
+        if sender is not None and not from_me:
+            addressing = dataclasses.replace(addressing, sender=sender)
+        return payloads.wa_message(
+            message_id=message_id,
+            addressing=addressing,
+            body=body,
+            from_me=from_me,
+            media_url=media_url,
+            timestamp_s=int(time.time()) if timestamp is None else timestamp,
+            source="api" if via_api else "app",
+            ack=ack,
+        )
+
     async def emit_message(
         self,
         name: str,
@@ -673,28 +817,38 @@ class BridgeDouble:
         message_id: str | None = None,
         stream: bool = True,
     ) -> JsonDict:
-        """Store a message in the chat history and emit ``message`` / ``message.any``.
+        """Store a message in the chat history and emit it, as the engine addresses it.
 
-        ``timestamp`` in seconds (default now); ``sender`` overrides ``from`` (e.g. an
-        ``@lid``); ``chat_name`` names the chat; ``message_id`` overrides the generated id.
-        With ``stream=False`` (and while the stream is stalled or the bridge is down) the
-        message only lands in the history: the bridge got it while no client listened.
+        Incoming messages go out as ``message`` and ``message.any``; own ones
+        (``from_me``: you wrote from the phone) only as ``message.any`` (WAHA partitions
+        the engines' messages with ``isMine``). ``timestamp`` in seconds (default now);
+        ``participant`` is the sender in a group; ``sender`` overrides ``from`` of an
+        incoming message (e.g. an ``@lid``); ``chat_name`` names the chat; ``message_id``
+        overrides the generated id. With ``stream=False`` (and while the stream is stalled
+        or the bridge is down) the message only lands in the history: the bridge got it
+        while no client listened.
         """
         _LOGGER.info("fault: emit_message %s stream=%s", name, stream)
         session = self.session(name)
-        message_id = message_id or ids.message_id(chat_id, from_me=from_me, participant=participant)
         base = self.url if self._started else "http://localhost:3000"
-        message = payloads.wa_message(
-            message_id=message_id,
+        message = self.build_message(
             chat_id=chat_id,
             me_id=self._me_id(session),
             body=body,
             from_me=from_me,
             participant=participant,
-            media_url=f"{base}/api/files/{name}/{message_id}.jpeg" if has_media else None,
-            timestamp_s=int(time.time()) if timestamp is None else timestamp,
             sender=sender,
+            timestamp=timestamp,
         )
+        if message_id is not None:
+            message["id"] = message_id
+        if has_media:
+            url = f"{base}/api/files/{name}/{message['id']}.jpeg"
+            message.update(
+                hasMedia=True,
+                media={"url": url, "mimetype": "image/jpeg", "filename": "image.jpeg"},
+                mediaUrl=url,
+            )
         session.history.add(chat_id, message)
         if chat_name is not None:
             session.history.set_name(chat_id, chat_name)
@@ -704,6 +858,30 @@ class BridgeDouble:
             self._emit(name, "message.any", message)
             await self.hub.flush()
         return message
+
+    async def send_from_phone(
+        self,
+        name: str,
+        *,
+        chat_id: str,
+        body: str,
+        timestamp: int | None = None,
+        chat_name: str | None = None,
+        stream: bool = True,
+    ) -> JsonDict:
+        """The user answers from the phone: an own message in the history, ``message.any`` only.
+
+        Addressed as the engine does it (GOWS/NOWEB: ``from`` the chat; WEBJS: ``from`` you).
+        """
+        return await self.emit_message(
+            name,
+            chat_id=chat_id,
+            body=body,
+            from_me=True,
+            timestamp=timestamp,
+            chat_name=chat_name,
+            stream=stream,
+        )
 
     def set_chat_name(self, name: str, chat_id: str, chat_name: str | None) -> None:
         """Name a chat of session ``name`` for the overview (None: the name is null)."""
@@ -730,21 +908,18 @@ class BridgeDouble:
         if count < 0 or step < 0:
             raise ValueError("count and step must not be negative")
         session = self.session(name)
-        template = payloads.wa_message(
-            message_id="",
+        template = self.build_message(
             chat_id=chat_id,
             me_id=self._me_id(session),
             body="",
             from_me=from_me,
-            participant=None,
-            media_url=None,
-            timestamp_s=start_timestamp,
+            key="",
+            timestamp=start_timestamp,
         )
-        direction = "true" if from_me else "false"
         batch = [
             dict(
                 template,
-                id=f"{direction}_{chat_id}_{key}",
+                id=self.profile.message_id(chat_id, key, from_me=from_me, participant=None),
                 timestamp=start_timestamp + index * step,
                 body=f"{body_prefix}{index}",
                 _data={},
@@ -795,27 +970,74 @@ class BridgeDouble:
     async def rest_send_text(
         self, session: DoubleSession, *, chat_id: str, text: str, key: str | None
     ) -> JsonDict:
-        """Perform ``POST /api/sendText``: store, record, emit ``message.any``; the WAMessage."""
-        key = key or ids.message_key()
-        message = payloads.wa_message(
-            message_id=ids.message_id(chat_id, from_me=True, key=key),
+        """Perform ``POST /api/sendText``; the engine's answer (see ``BridgeProfile.send_answer``).
+
+        The own message lands in the history and goes out as ``message.any``. A given
+        ``key`` (the request's ``id``) is used only where the profile honours it; else
+        the engine makes its own, silently. ``sent`` records both.
+        """
+        return await self._send(
+            session, chat_id=chat_id, body=text, key=key, kind="text", content=None
+        )
+
+    async def rest_send_media(
+        self, session: DoubleSession, *, kind: str, chat_id: str, caption: str, key: str | None
+    ) -> JsonDict:
+        """Perform a Plus media send (``image``, ``file``, ``voice``, ``video``), as sendText."""
+        content = {f"{_MEDIA_PROTO.get(kind, kind)}Message": {"caption": caption}}
+        return await self._send(
+            session, chat_id=chat_id, body=caption, key=key, kind=kind, content=content
+        )
+
+    async def _send(
+        self,
+        session: DoubleSession,
+        *,
+        chat_id: str,
+        body: str,
+        key: str | None,
+        kind: str,
+        content: JsonDict | None,
+    ) -> JsonDict:
+        requested = key
+        if key is None or not self.profile.honours_send_id:
+            key = self.profile.new_message_key()
+        me_id = self._me_id(session)
+        timestamp = int(time.time())
+        message = self.build_message(
             chat_id=chat_id,
-            me_id=self._me_id(session),
-            body=text,
+            me_id=me_id,
+            body=body,
             from_me=True,
-            participant=None,
-            media_url=None,
-            timestamp_s=int(time.time()),
-            source="api",
+            key=key,
+            timestamp=timestamp,
+            via_api=True,
             ack=1,
         )
+        if content is not None:
+            message["hasMedia"] = True
         session.history.add(chat_id, message)
         session.sent.append(
-            {"chat_id": chat_id, "text": text, "key": key, "message_id": message["id"]}
+            {
+                "chat_id": chat_id,
+                "text": body,
+                "key": key,
+                "requested_key": requested,
+                "message_id": message["id"],
+                "kind": kind,
+            }
         )
         self._emit(session.name, "message.any", message)
         await self.hub.flush()
-        return message
+        return self.profile.send_answer(
+            chat_id=chat_id,
+            key=key,
+            me_id=me_id,
+            message_id=message["id"],
+            content=content if content is not None else self.profile.text_content(body),
+            body=body,
+            timestamp=timestamp,
+        )
 
     # --------------------------------------------------------- timed (CLI) helpers
 
@@ -843,6 +1065,70 @@ class BridgeDouble:
             session = self.sessions.get(name)
             if session is not None and session.status == SessionStatus.STARTING:
                 self._schedule_start(session)
+
+    async def graceful_restart(
+        self,
+        downtime: float = 1.0,
+        *,
+        pause: float = GRACEFUL_PAUSE,
+        sockets_after: float = GRACEFUL_SOCKETS_AFTER,
+    ) -> None:
+        """Fault 12: a graceful restart of WAHA Core (``docker restart``: SIGTERM, a new boot).
+
+        1. Every running session goes STOPPED, its ``session.status`` event goes out, HTTP
+           still answers (``manager.core.ts`` ``beforeApplicationShutdown``).
+        2. ``sockets_after`` s later (real: about 0.1 s; at most ``pause``) every WebSocket
+           is dropped without a close frame (clients see 1006); new ones are dropped at once.
+        3. ``pause`` s after the STOPPED events (real: 3 s, ``SESSION_STOP_TIMEOUT``) the
+           listener closes.
+        4. ``downtime`` s later the bridge listens again, freshly booted: a weak key is
+           replaced (see :attr:`api_key`, :attr:`generated_keys`), session configs are
+           forgotten where the profile keeps them in memory only, and every session is
+           STOPPED unless ``start_sessions_on_boot`` covers it (then STARTING and onwards).
+
+        ``bridge_restart`` (fault 7) stays the abrupt kind: sockets closed with 1001 and
+        running sessions coming back on their own.
+        """
+        _LOGGER.info(
+            "fault: graceful_restart downtime=%s pause=%s sockets_after=%s",
+            downtime,
+            pause,
+            sockets_after,
+        )
+        await self._cancel(self._followups)
+        running = sorted(name for name, session in self.sessions.items() if session.running)
+        for name in running:
+            self._apply(self.sessions[name], SessionStatus.STOPPED)
+        await self.hub.flush()
+        sockets_after = max(0.0, min(sockets_after, pause))
+        await asyncio.sleep(sockets_after)
+        self.shutting_down = True
+        self.hub.cut_all()
+        await asyncio.sleep(max(0.0, pause - sockets_after))
+        await self._shutdown(close_code=None)
+        await asyncio.sleep(downtime)
+        booting = self._reboot(running)
+        await self.start()
+        for session in booting:
+            self._schedule_start(session)
+        self.restarts += 1
+
+    def _reboot(self, running: list[str]) -> list[DoubleSession]:
+        """A fresh WAHA process: the state a boot leaves; the sessions it starts (STARTING)."""
+        self.shutting_down = False
+        self._boot()
+        wanted = self.start_sessions_on_boot
+        names = set(running) if wanted is True else set(wanted or ())
+        booting = []
+        for name, session in self.sessions.items():
+            session.stalled = False
+            session.presence = None
+            if not self.profile.keeps_session_config_on_restart:
+                session.config = {}
+            if name in names:
+                self._apply(session, SessionStatus.STARTING)
+                booting.append(session)
+        return booting
 
     def spawn_background(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run a timed helper in the background; stop() cancels it."""

@@ -82,7 +82,9 @@ async def test_sessions_list_get_create(double: BridgeDouble, http: aiohttp.Clie
         200,
         {"id": ME, "pushName": "Alice"},
     )
-    assert await get(http, double.url + "/api/sessions/idle/me") == (200, None)
+    status, body = await get(http, double.url + "/api/sessions/idle/me")  # SessionPipe: 404
+    assert status == 404
+    assert body["message"].startswith("We didn't find a session with name 'idle'.")
 
     create = double.url + "/api/sessions"
     status, created = await post(http, create, {"name": "new", "start": False})
@@ -90,7 +92,9 @@ async def test_sessions_list_get_create(double: BridgeDouble, http: aiohttp.Clie
     status, err = await post(http, double.url + "/api/sessions", {"name": "new"})
     assert status == 422
     assert err["statusCode"] == 422
-    status, created = await post(http, double.url + "/api/sessions", {"name": "go", "config": {}})
+    status, created = await post(http, create, {"name": "lazy", "config": {}})
+    assert (status, created["status"]) == (201, "STOPPED")  # no "start": not started
+    status, created = await post(http, create, {"name": "go", "config": {}, "start": True})
     assert (status, created["status"]) == (201, "STARTING")
     await until(lambda: double.session("go").status == SessionStatus.SCAN_QR_CODE)
     assert double.session("go").qr_value is not None
@@ -107,7 +111,12 @@ async def test_start_stop_restart_answers(
     status, body = await post(http, double.url + "/api/sessions/default/start")
     assert (status, body["status"]) == (201, "STARTING")  # the REST answer still says STARTING
     assert await statuses(ws, 2) == ["STARTING", "WORKING"]
-    assert (await post(http, double.url + "/api/sessions/default/start"))[1]["status"] == "WORKING"
+    already = {
+        "message": "Session 'default' is already started.",
+        "error": "Unprocessable Entity",
+        "statusCode": 422,
+    }
+    assert await post(http, double.url + "/api/sessions/default/start") == (422, already)
     status, body = await post(http, double.url + "/api/sessions/default/restart")
     assert (status, body["status"]) == (201, "STARTING")
     assert await statuses(ws, 3) == ["STOPPED", "STARTING", "WORKING"]
@@ -309,10 +318,11 @@ async def test_fault4_logout_from_phone(
     await double.logout_from_phone("default")
     envelope = await event(ws)
     assert envelope["payload"]["status"] == "FAILED"
-    assert envelope["me"] is None
-    assert (double.session("default").paired, double.session("default").me) == (False, None)
+    alice = {"id": ME, "pushName": "Alice"}
+    assert envelope["me"] == alice  # GOWS (the default profile) still reports the lost account
+    assert (double.session("default").paired, double.session("default").me) == (False, alice)
     _, info = await get(http, double.url + "/api/sessions/default")
-    assert (info["status"], info["me"]) == ("FAILED", None)
+    assert (info["status"], info["me"]) == ("FAILED", alice)
     status, body = await post(http, double.url + "/api/sessions/default/restart")
     assert (status, body["status"]) == (201, "STARTING")
     assert await statuses(ws, 3) == ["STOPPED", "STARTING", "SCAN_QR_CODE"]
@@ -322,8 +332,10 @@ async def test_fault4_logout_from_phone(
         await double.rotate_qr("default")
     assert await statuses(ws, 6) == ["SCAN_QR_CODE"] * 5 + ["FAILED"]
     status, body = await post(http, double.url + "/api/sessions/default/start")
-    assert (status, body["status"]) == (201, "STARTING")  # start revives a FAILED session
-    assert await statuses(ws, 2) == ["STARTING", "SCAN_QR_CODE"]
+    assert (status, body["message"]) == (422, "Session 'default' is already started.")
+    status, body = await post(http, double.url + "/api/sessions/default/restart")
+    assert (status, body["status"]) == (201, "STARTING")  # restart revives a FAILED session
+    assert await statuses(ws, 3) == ["STOPPED", "STARTING", "SCAN_QR_CODE"]
 
 
 async def test_fault5_logout_through_api(
@@ -478,12 +490,16 @@ async def test_fault10_deleted_session(
     double.delete_session("default")
     not_found = {"message": "Session not found", "error": "Not Found", "statusCode": 404}
     assert await get(http, double.url + "/api/sessions/default") == (404, not_found)
-    assert await get(http, double.url + "/api/sessions/default/me") == (404, not_found)
+    status, body = await get(http, double.url + "/api/sessions/default/me")
+    assert status == 404
+    assert body["message"].startswith("We didn't find a session with name 'default'.")
     for action in ("start", "stop", "restart", "logout"):
         assert await post(http, double.url + f"/api/sessions/default/{action}") == (404, not_found)
     status, body = await get(http, double.url + "/api/default/auth/qr", params={"format": "raw"})
-    assert status == 404
-    assert body["message"].startswith("We didn't find a session with name 'default'.")
+    assert (status, body) == (
+        422,
+        {"error": 'Session "default" does not exist', "session": "default"},
+    )
     assert await get(http, double.url + "/api/sessions") == (200, [])
     assert double.stream_count() == 1
     assert not ws.closed
@@ -491,15 +507,18 @@ async def test_fault10_deleted_session(
         double.session("default")
 
 
-async def test_not_running_session_answers_404(
+async def test_not_running_session_answers_422_or_404(
     double: BridgeDouble, http: aiohttp.ClientSession
 ) -> None:
+    """Status-waiting endpoints: 422 STOPPED; those with WAHA's SessionPipe: 404."""
     double.add_session("idle")
     status, body = await post(http, double.url + "/api/idle/presence", {"presence": "online"})
+    assert (status, body["status"], body["expected"]) == (422, "STOPPED", ["WORKING"])
+    status, body = await post(
+        http, double.url + "/api/idle/auth/request-code", {"phoneNumber": "1"}
+    )
     assert status == 404
     assert body["message"].startswith("We didn't find a session with name 'idle'.")
-    status, _ = await post(http, double.url + "/api/idle/auth/request-code", {"phoneNumber": "1"})
-    assert status == 404
 
 
 async def test_fault11_malformed_frames(double: BridgeDouble, connect: Connect) -> None:
@@ -554,7 +573,7 @@ async def test_message_event(double: BridgeDouble, connect: Connect) -> None:
     assert first["payload"] == message
     assert re.match(r"^false_4917612345678@c\.us_3EB0[0-9A-F]{16}$", message["id"])
     assert message["from"] == "4917612345678@c.us"
-    assert message["to"] == ME
+    assert message["to"] is None  # GOWS: no "to" outside groups
     assert (message["timestamp"], message["fromMe"], message["hasMedia"]) == (
         1_700_000_000,
         False,
@@ -684,7 +703,8 @@ async def test_cli_serves_until_sigterm(
         assert proc.stdout is not None
         line = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
         found = re.match(
-            r"^bridge double listening on (http://127\.0\.0\.1:\d+) \(session (\w+), (\w+)\)$",
+            r"^bridge double listening on (http://127\.0\.0\.1:\d+) as GOWS-2026\.7\.1-CORE "
+            r"\(session (\w+), (\w+)\)$",
             line.strip(),
         )
         assert found, line

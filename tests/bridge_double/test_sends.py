@@ -11,7 +11,7 @@ import pytest
 
 from bridge_double import BridgeDouble, SessionStatus
 from bridge_double.cli import fault_command
-from tests.bridge_double.support import KEY, ME, Connect, event, get, post
+from tests.bridge_double.support import KEY, Connect, event, get, post
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -45,17 +45,21 @@ async def test_send_text_with_and_without_id(
 ) -> None:
     ws = await connect()
     _, fresh = await get(http, double.url + "/api/default/new-message-id")
-    status, sent = await post(http, send_url(double), text("hello", key=fresh["id"]))
+    status, answer = await post(http, send_url(double), text("hello", key=fresh["id"]))
     assert status == 201
-    assert sent["id"] == f"true_{CHAT}_{fresh['id']}"
-    assert (sent["fromMe"], sent["source"], sent["from"], sent["to"]) == (True, "api", ME, CHAT)
+    # GOWS (the default profile) answers {id, _data}; the WAMessage is in events and history
+    assert answer == {"id": f"true_{CHAT}_{fresh['id']}", "_data": {"conversation": "hello"}}
+    sent = double.session("default").history[CHAT][0]
+    assert sent["id"] == answer["id"]
+    assert (sent["fromMe"], sent["source"], sent["from"], sent["to"]) == (True, "api", CHAT, None)
     assert (sent["body"], sent["ack"], sent["ackName"]) == ("hello", 1, "SERVER")
     assert isinstance(sent["timestamp"], int)
 
-    status, other = await post(http, send_url(double), {"chatId": CHAT, "text": "no id"})
+    status, other_answer = await post(http, send_url(double), {"chatId": CHAT, "text": "no id"})
     assert status == 201  # the session defaults to "default"
-    key = other["id"].removeprefix(f"true_{CHAT}_")
+    key = other_answer["id"].removeprefix(f"true_{CHAT}_")
     assert KEY_PATTERN.match(key)
+    other = double.session("default").history[CHAT][1]
 
     # message.any only, never message; then the blip proves nothing else was queued.
     await double.blip("default")
@@ -68,8 +72,22 @@ async def test_send_text_with_and_without_id(
     session = double.session("default")
     assert session.history[CHAT] == [sent, other]
     assert session.sent == [
-        {"chat_id": CHAT, "text": "hello", "key": fresh["id"], "message_id": sent["id"]},
-        {"chat_id": CHAT, "text": "no id", "key": key, "message_id": other["id"]},
+        {
+            "chat_id": CHAT,
+            "text": "hello",
+            "key": fresh["id"],
+            "requested_key": fresh["id"],
+            "message_id": sent["id"],
+            "kind": "text",
+        },
+        {
+            "chat_id": CHAT,
+            "text": "no id",
+            "key": key,
+            "requested_key": None,
+            "message_id": other["id"],
+            "kind": "text",
+        },
     ]
     assert double.count_sends("default", key=fresh["id"]) == 1
     assert double.count_sends(chat_id=CHAT) == 2
@@ -116,9 +134,11 @@ async def test_send_text_errors(double: BridgeDouble, http: aiohttp.ClientSessio
     assert answer["expected"] == ["WORKING"]
     await double.set_status("default", SessionStatus.STOPPED)
     status, answer = await post(http, send_url(double), text("x"))
-    assert status == 404
-    assert answer["message"].startswith("We didn't find a session with name 'default'.")
-    assert (await post(http, send_url(double), text("x", session="ghost")))[0] == 404
+    assert (status, answer["status"], answer["expected"]) == (422, "STOPPED", ["WORKING"])
+    assert await post(http, send_url(double), text("x", session="ghost")) == (
+        422,
+        {"error": 'Session "ghost" does not exist', "session": "ghost"},
+    )
     assert (await post(http, send_url(double), text("x"), key="wrong"))[0] == 401
     double.add_scoped_key("scoped", sessions=["other"])
     assert (await post(http, send_url(double), text("x"), key="scoped"))[0] == 403

@@ -1,0 +1,412 @@
+"""Bridge profiles: which WAHA the double plays (engine x release x edition x NOWEB store).
+
+This module is the one place that decides what differs between profiles; the server and
+the REST handlers ask a :class:`BridgeProfile` instead of comparing engines or releases.
+Every rule cites what it models (``docs/waha-reality.md`` and WAHA's own source,
+``src/...`` paths of release 2026.2.1 unless another release is named).
+
+What is known from the source or the changelog, and what is assumed:
+
+- 2026.4.3 brought ``GET /api/{s}/new-message-id``, the ``id`` of ``sendText`` (GOWS and
+  NOWEB) and the ``?x-api-key=`` query parameter (changelog).
+- 2026.6.1 brought more than one session to Core (changelog); from then on Core is
+  assumed to keep session configs over a restart, as Plus does (2026.2.1 Core holds the
+  config of ``default`` in memory only, ``core/manager.core.ts``).
+- 2026.7.1 brought the PASSKEY_* statuses with GOWS (changelog). The ``data`` of a
+  ``session.status`` payload, and ``metadata: {}`` in envelopes of sessions without
+  metadata, are assumed to come with it too: 2026.2.1 has neither
+  (``core/abc/session.abc.ts``, ``core/abc/manager.abc.ts``), the 2026.7.1 OpenAPI file
+  has both, and nothing tells which release in between changed it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import re
+import secrets
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+type JsonDict = dict[str, Any]
+
+ENGINES: Final = ("GOWS", "NOWEB", "WEBJS")
+EDITIONS: Final = ("CORE", "PLUS")
+RELEASES: Final = ("2026.2.1", "2026.5.1", "2026.7.1")
+"""The releases the profiles were made for; any ``YYYY.M.B`` parses."""
+DEFAULT_SESSION: Final = "default"
+DOCS_URL: Final = "https://waha.devlike.pro/"
+NO_STORE: Final = "nostore"
+
+NEW_MESSAGE_ID_ROUTE: Final = (2026, 4, 3)
+SEND_ID: Final = (2026, 4, 3)
+QUERY_API_KEY: Final = (2026, 4, 3)
+CORE_MULTI_SESSION: Final = (2026, 6, 1)
+PASSKEYS: Final = (2026, 7, 1)
+STATUS_DATA: Final = (2026, 7, 1)
+
+WEAK_KEYS: Final = frozenset(
+    {
+        "",
+        "123",
+        "321",
+        "waha",
+        "admin",
+        "0" * 32,
+        "1" * 32,
+        "sha512:98b6d128682e280b74b324ca82a6bae6e8a3f7174e0605bfd52eb9948fad8984854ec08f7"
+        "652f32055c4a9f12b69add4850481d9503a7f2225501671d6124648",
+    }
+)
+"""``core/auth/config.ts``: a WAHA_API_KEY that WAHA replaces with a random one at each start."""
+
+_RELEASE = re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,3})$")
+_CHROME: Final = "/usr/bin/google-chrome-stable"
+_CHROMIUM: Final = "/usr/bin/chromium"
+
+
+def release_tuple(release: str) -> tuple[int, int, int]:
+    """``"2026.5.1"`` -> ``(2026, 5, 1)``; ValueError for anything else."""
+    match = _RELEASE.match(release)
+    if match is None:
+        raise ValueError(f"a release looks like 2026.5.1, got {release!r}")
+    year, month, build = (int(part) for part in match.groups())
+    return year, month, build
+
+
+def is_weak_key(key: str | None) -> bool:
+    """Whether WAHA would replace ``key`` (unset, empty or well known) with a random one."""
+    return key is None or key in WEAK_KEYS
+
+
+def random_key() -> str:
+    """A key as WAHA generates it: a UUID4 without dashes (``core/auth/config.ts`` ``rand``)."""
+    return secrets.token_hex(16)
+
+
+def _is_group(chat_id: str) -> bool:
+    return chat_id.endswith(("@g.us", "@broadcast"))
+
+
+def to_jid(chat_id: str) -> str:
+    """``491...@c.us`` -> ``491...@s.whatsapp.net`` (the engines' own form); others unchanged."""
+    if chat_id.endswith("@c.us"):
+        return chat_id.removesuffix("@c.us") + "@s.whatsapp.net"
+    return chat_id
+
+
+@dataclass(frozen=True, slots=True)
+class Addressing:
+    """``from`` / ``to`` / ``participant`` of a WAMessage; ``None`` fields are *absent*.
+
+    ``absent`` lists the keys the engine leaves out of the JSON (NOWEB and WEBJS set them
+    to ``undefined``, which ``JSON.stringify`` drops); the others are null when None.
+    """
+
+    sender: str
+    to: str | None
+    participant: str | None
+    absent: frozenset[str] = frozenset()
+    id_participant: str | None = None
+    """The participant appended to the serialized message id (groups), if any."""
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeProfile:
+    """A WAHA bridge: ``engine`` x ``release`` x ``edition``, and whether NOWEB sessions
+    added without a config keep a store (``noweb_store``; meaningless on other engines).
+
+    ``BridgeProfile.parse("NOWEB-2026.5.1-CORE-nostore")`` and ``str(profile)`` use the
+    same form; the default is GOWS 2026.7.1 Core (``GOWS-2026.7.1-CORE``).
+    """
+
+    engine: str = "GOWS"
+    release: str = "2026.7.1"
+    edition: str = "CORE"
+    noweb_store: bool = True
+
+    def __post_init__(self) -> None:
+        engine, edition = self.engine.upper(), self.edition.upper()
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
+        if edition not in EDITIONS:
+            raise ValueError(f"edition must be CORE or PLUS, got {self.edition!r}")
+        release_tuple(self.release)
+        object.__setattr__(self, "engine", engine)
+        object.__setattr__(self, "edition", edition)
+
+    @classmethod
+    def parse(cls, text: str) -> BridgeProfile:
+        """``ENGINE-RELEASE-EDITION[-nostore]``, e.g. ``NOWEB-2026.5.1-CORE-nostore``."""
+        parts = text.strip().split("-")
+        store = True
+        if len(parts) == 4 and parts[3].lower() in {NO_STORE, "store"}:
+            store = parts.pop().lower() != NO_STORE
+        if len(parts) != 3:
+            raise ValueError(
+                f"a profile looks like GOWS-2026.7.1-CORE or NOWEB-2026.5.1-PLUS-nostore, "
+                f"got {text!r}"
+            )
+        engine, release, edition = parts
+        return cls(engine=engine, release=release, edition=edition, noweb_store=store)
+
+    def __str__(self) -> str:
+        text = f"{self.engine}-{self.release}-{self.edition}"
+        return text if self.noweb_store else f"{text}-{NO_STORE}"
+
+    # ------------------------------------------------------------------ releases
+
+    @property
+    def release_tuple(self) -> tuple[int, int, int]:
+        """The release as a comparable tuple."""
+        return release_tuple(self.release)
+
+    def at_least(self, release: str | tuple[int, int, int]) -> bool:
+        """Whether the profile's release is ``release`` or newer."""
+        wanted = release_tuple(release) if isinstance(release, str) else release
+        return self.release_tuple >= wanted
+
+    @property
+    def plus(self) -> bool:
+        """Whether this is WAHA Plus."""
+        return self.edition == "PLUS"
+
+    # ------------------------------------------------------------ REST surface
+
+    @property
+    def has_new_message_id_route(self) -> bool:
+        """``GET /api/{s}/new-message-id`` exists (2026.4.3); before: 404 Cannot GET."""
+        return self.at_least(NEW_MESSAGE_ID_ROUTE)
+
+    @property
+    def new_message_id_supported(self) -> bool:
+        """The engine generates message ids; WEBJS answers 501 (``session.abc.ts``)."""
+        return self.engine != "WEBJS"
+
+    @property
+    def honours_send_id(self) -> bool:
+        """``sendText`` uses a given ``id``: GOWS and NOWEB from 2026.4.3; else ignored."""
+        return self.at_least(SEND_ID) and self.engine in {"GOWS", "NOWEB"}
+
+    @property
+    def query_api_key(self) -> bool:
+        """The REST ``?x-api-key=`` query parameter works (2026.4.3); the header always."""
+        return self.at_least(QUERY_API_KEY)
+
+    @property
+    def multi_session(self) -> bool:
+        """Sessions other than ``default``: Plus, and Core from 2026.6.1."""
+        return self.plus or self.at_least(CORE_MULTI_SESSION)
+
+    def session_name_allowed(self, name: str) -> bool:
+        """Whether ``name`` is not refused with OnlyDefaultSessionIsAllowed (422)."""
+        return self.multi_session or name == DEFAULT_SESSION
+
+    @property
+    def default_always_exists(self) -> bool:
+        """Single-session Core: ``default`` exists (STOPPED) from boot until deleted."""
+        return not self.multi_session
+
+    @property
+    def keeps_session_config_on_restart(self) -> bool:
+        """Session configs survive a bridge restart (2026.2.1 Core keeps them in memory)."""
+        return self.multi_session
+
+    @property
+    def passkey_statuses(self) -> bool:
+        """PASSKEY_REQUIRED / PASSKEY_CONFIRMATION_REQUIRED exist: GOWS from 2026.7.1."""
+        return self.engine == "GOWS" and self.at_least(PASSKEYS)
+
+    @property
+    def has_passkey_routes(self) -> bool:
+        """The ``auth/passkey`` endpoints exist (2026.7.1, every engine)."""
+        return self.at_least(PASSKEYS)
+
+    @property
+    def media_sending(self) -> bool:
+        """``sendImage`` / ``sendFile`` / ``sendVoice`` / ``sendVideo`` work: Plus only."""
+        return self.plus
+
+    @property
+    def core_video_not_implemented(self) -> bool:
+        """Core's engines do not override ``sendVideo``: 501, not AvailableInPlusVersion."""
+        return not self.plus
+
+    @property
+    def status_payload_has_data(self) -> bool:
+        """``session.status`` payloads carry ``data`` (assumed from 2026.7.1; not 2026.2.1)."""
+        return self.at_least(STATUS_DATA)
+
+    @property
+    def envelope_keeps_empty_metadata(self) -> bool:
+        """Envelopes say ``metadata: {}`` without metadata (assumed 2026.7.1; 2026.2.1 omits)."""
+        return self.at_least(STATUS_DATA)
+
+    @property
+    def keeps_me_after_phone_logout(self) -> bool:
+        """GOWS: FAILED after a logout from the phone still reports ``me``."""
+        return self.engine == "GOWS"
+
+    @property
+    def starting_after_qr_scan(self) -> bool:
+        """NOWEB: SCAN_QR_CODE -> STARTING -> WORKING after a scan (others: WORKING at once)."""
+        return self.engine == "NOWEB"
+
+    @property
+    def refuses_request_code_method(self) -> bool:
+        """NOWEB refuses any ``method`` of ``auth/request-code`` (GOWS ignores it)."""
+        return self.engine == "NOWEB"
+
+    def already_started_name(self, name: str) -> str:
+        """The name in "Session '...' is already started.": Core 2026.2.1 says ``default``."""
+        return name if self.multi_session else DEFAULT_SESSION
+
+    # ---------------------------------------------------------------- NOWEB store
+
+    def default_session_config(self) -> JsonDict:
+        """The config of a session added by the test API without one."""
+        if self.engine != "NOWEB":
+            return {}
+        return {"noweb": {"store": {"enabled": self.noweb_store, "fullSync": False}}}
+
+    def history_available(self, config: Mapping[str, Any] | None) -> bool:
+        """Chats, messages and LIDs answer: NOWEB only with ``config.noweb.store.enabled``."""
+        if self.engine != "NOWEB":
+            return True
+        noweb = (config or {}).get("noweb")
+        store = noweb.get("store") if isinstance(noweb, dict) else None
+        return isinstance(store, dict) and bool(store.get("enabled"))
+
+    # ------------------------------------------------------------- environment
+
+    def environment(self) -> JsonDict:
+        """WAHAEnvironment (``src/version.ts``): the version answer, envelopes' ``environment``."""
+        browser = None
+        if self.engine == "WEBJS":
+            browser = _CHROME if self.plus else _CHROMIUM
+        return {
+            "version": self.release,
+            "engine": self.engine,
+            "tier": self.edition,
+            "browser": browser,
+            "platform": "linux/x64",
+            "worker": {"id": None},
+        }
+
+    # ------------------------------------------------------------------ messages
+
+    def new_message_key(self) -> str:
+        """A bare message id as the engine makes one.
+
+        GOWS (whatsmeow): ``3EB0`` + 16 hex digits; NOWEB (Baileys V2) and WEBJS: ``3EB0`` +
+        18 hex digits.
+        """
+        digits = 16 if self.engine == "GOWS" else 18
+        return "3EB0" + secrets.token_hex(10).upper()[:digits]
+
+    def message_addressing(
+        self,
+        *,
+        chat_id: str,
+        me_id: str,
+        from_me: bool,
+        participant: str | None = None,
+        via_api: bool = False,
+    ) -> Addressing:
+        """How the engine addresses a message in ``chat_id`` (events, history, overview).
+
+        ``participant`` is the sender in a group (ignored for own messages: that is you).
+        GOWS (``getFromToParticipant``): ``from`` the chat, ``to`` the sender in a group
+        else null. NOWEB (``getFromToParticipant``): ``from`` the chat, ``to`` and
+        ``participant`` the group and the sender in a group, else absent; a message sent
+        through the API has no participant in its key, so none in a group either. WEBJS
+        (whatsapp-web.js): ``from`` the author's side, ``to`` the other one; ``participant``
+        from the serialized id, absent outside groups.
+        """
+        group = _is_group(chat_id)
+        sender = me_id if from_me else participant
+        if self.engine == "GOWS":
+            member = sender if group else None
+            return Addressing(chat_id, member, member, id_participant=member)
+        if self.engine == "NOWEB":
+            if not group or (from_me and via_api):
+                return Addressing(chat_id, None, None, frozenset({"to", "participant"}))
+            return Addressing(chat_id, chat_id, sender, id_participant=sender)
+        member = sender if group else None
+        absent = frozenset() if group else frozenset({"participant"})
+        if from_me:
+            return Addressing(me_id, chat_id, member, absent, id_participant=member)
+        return Addressing(chat_id, me_id, member, absent, id_participant=member)
+
+    @staticmethod
+    def message_id(chat_id: str, key: str, *, from_me: bool, participant: str | None) -> str:
+        """The serialized id (``buildMessageId``): ``<fromMe>_<chat>_<KEY>[_<participant>]``."""
+        serialized = f"{'true' if from_me else 'false'}_{chat_id}_{key}"
+        return f"{serialized}_{participant}" if participant else serialized
+
+    def send_answer(
+        self,
+        *,
+        chat_id: str,
+        key: str,
+        me_id: str,
+        message_id: str,
+        content: JsonDict,
+        body: str,
+        timestamp: int,
+    ) -> JsonDict:
+        """What ``sendText`` (and Plus' media sends) answer, per engine.
+
+        GOWS (``messageResponse``): ``{"id": <serialized>, "_data": <the proto message>}``.
+        NOWEB: Baileys' WebMessageInfo (bare id in ``key.id``, JIDs in ``@s.whatsapp.net``
+        form). WEBJS: whatsapp-web.js' Message (id in ``id._serialized``).
+        """
+        if self.engine == "GOWS":
+            return {"id": message_id, "_data": content}
+        if self.engine == "NOWEB":
+            answer: JsonDict = {
+                "key": {"remoteJid": to_jid(chat_id), "fromMe": True, "id": key},
+                "message": content,
+                "messageTimestamp": str(timestamp),
+                "status": "PENDING",
+            }
+            if _is_group(chat_id):
+                answer["participant"] = to_jid(me_id)
+            return answer
+        serial: JsonDict = {"fromMe": True, "remote": chat_id, "id": key, "_serialized": message_id}
+        if _is_group(chat_id):
+            serial["participant"] = me_id
+        return {
+            "_data": {"id": serial, "body": body, "type": "chat", "t": timestamp},
+            "id": serial,
+            "ack": 0,
+            "hasMedia": False,
+            "body": body,
+            "type": "chat",
+            "timestamp": timestamp,
+            "from": me_id,
+            "to": chat_id,
+            "deviceType": "web",
+            "isForwarded": False,
+            "forwardingScore": 0,
+            "isStatus": False,
+            "isStarred": False,
+            "fromMe": True,
+            "hasQuotedMsg": False,
+            "hasReaction": False,
+            "vCards": [],
+            "mentionedIds": [],
+            "groupMentions": [],
+            "isGif": False,
+            "links": [],
+        }
+
+    def text_content(self, text: str) -> JsonDict:
+        """The proto message of a text: NOWEB (Baileys) sends an ``extendedTextMessage``."""
+        if self.engine == "NOWEB":
+            return {"extendedTextMessage": {"text": text}}
+        return {"conversation": text}
+
+
+DEFAULT_PROFILE: Final = BridgeProfile()
