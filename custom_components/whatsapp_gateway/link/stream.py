@@ -1,0 +1,154 @@
+"""The event stream from the bridge: opened by the link, read in the background.
+
+Messages go to the inbox; session status events go to session control. When the stream
+ends, the link hears why (rejected key, closed, heartbeat timeout) and reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+
+from ..bridge import (
+    EventStream,
+    Me,
+    SessionStatus,
+    StreamEvent,
+    WahaAuthError,
+    WahaClient,
+    WahaResponseError,
+    WahaStreamClosedError,
+    WaMessage,
+)
+from ..const import DOMAIN, LOGGER
+from ..incoming import IncomingMessages
+from ..models import DisconnectReason
+
+# Handle this many buffered stream frames, then let the event loop run other work.
+STREAM_BATCH = 100
+
+
+class StreamReader:
+    """Holds the current event stream and the task reading it."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry[Any],
+        client: WahaClient,
+        session_name: str,
+        *,
+        heartbeat: float,
+        incoming: IncomingMessages,
+        on_status: Callable[[SessionStatus, str | None, Me | None], Awaitable[None]],
+        on_auth_failed: Callable[[], None],
+        on_closed: Callable[[DisconnectReason, str], None],
+    ) -> None:
+        """Bind the session, where messages and statuses go, and who hears of the end."""
+        self._hass = hass
+        self._entry = entry
+        self._client = client
+        self._session_name = session_name
+        self._heartbeat = heartbeat
+        self._incoming = incoming
+        self._on_status = on_status
+        self._on_auth_failed = on_auth_failed
+        self._on_closed = on_closed
+        self.stream: EventStream | None = None
+        self.reader_task: asyncio.Task[None] | None = None
+        self._warned_malformed: set[str] = set()
+
+    @property
+    def is_open(self) -> bool:
+        """Whether a stream is held and not closed."""
+        return self.stream is not None and not self.stream.closed
+
+    async def async_open(self) -> None:
+        """Open a stream unless one is open, and read it in the background.
+
+        Raises `WahaError` when the bridge does not accept the stream.
+        """
+        if self.is_open:
+            return
+        # aiohttp rounds timer deadlines above 5 s up to the next whole second;
+        # one second less keeps "a dead link is noticed within heartbeat + 15 s".
+        stream = await self._client.connect_stream(
+            self._session_name, heartbeat=max(self._heartbeat - 1, 1.0)
+        )
+        self.stream = stream
+        self.reader_task = self._entry.async_create_background_task(
+            self._hass,
+            self._async_read(stream),
+            f"{DOMAIN} event stream {self._session_name}",
+        )
+
+    async def async_close(self) -> None:
+        """Close the stream and wait for it (at shutdown: nothing may outlive the entry)."""
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            await stream.close()
+
+    def drop(self) -> None:
+        """Let go of the stream now and close it meanwhile: reconnecting must not wait.
+
+        A half-open socket never answers the close handshake, so waiting for it would add
+        the whole close timeout to the outage.
+        """
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            self._entry.async_create_background_task(
+                self._hass, stream.close(), f"{DOMAIN} close stream"
+            )
+
+    async def _async_read(self, stream: EventStream) -> None:
+        """Consume events until the stream ends, then hand over to the reconnect logic."""
+        try:
+            handled = 0
+            async for event in stream:
+                if stream is not self.stream:
+                    return
+                await self._async_handle_event(event)
+                handled += 1
+                if handled % STREAM_BATCH == 0:
+                    # Frames already buffered are read without suspending: let others run.
+                    await asyncio.sleep(0)
+        except WahaAuthError:
+            if stream is self.stream:
+                self._on_auth_failed()
+        except WahaStreamClosedError as err:
+            if stream is self.stream:
+                self.stream = None
+                reason = (
+                    DisconnectReason.HEARTBEAT_TIMEOUT
+                    if err.heartbeat_timeout
+                    else DisconnectReason.STREAM_CLOSED
+                )
+                self._on_closed(reason, str(err))
+        finally:
+            await stream.close()
+
+    async def _async_handle_event(self, event: StreamEvent) -> None:
+        if event.session not in (None, self._session_name):
+            return
+        if event.event == "message":
+            try:
+                message = WaMessage.parse(event.payload)
+            except WahaResponseError:
+                self._warn_malformed("a message event without an id or a chat")
+                return
+            await self._incoming.async_on_live(message)
+            return
+        status = event.session_status
+        if status is None:
+            return
+        raw = event.payload.get("status")
+        await self._on_status(status, raw if isinstance(raw, str) else None, event.me)
+
+    def _warn_malformed(self, kind: str) -> None:
+        if kind not in self._warned_malformed:
+            self._warned_malformed.add(kind)
+            LOGGER.warning("Ignoring %s from the bridge at %s", kind, self._client.origin)
