@@ -339,6 +339,12 @@ class BridgeProfile:
             return Addressing(me_id, chat_id, member, absent, id_participant=member)
         return Addressing(chat_id, me_id, member, absent, id_participant=member)
 
+    def own_message_addressing(
+        self, *, chat_id: str, me_id: str, via_api: bool = False
+    ) -> Addressing:
+        """:meth:`message_addressing` of a message you wrote (from the phone, or the API)."""
+        return self.message_addressing(chat_id=chat_id, me_id=me_id, from_me=True, via_api=via_api)
+
     @staticmethod
     def message_id(chat_id: str, key: str, *, from_me: bool, participant: str | None) -> str:
         """The serialized id (``buildMessageId``): ``<fromMe>_<chat>_<KEY>[_<participant>]``."""

@@ -908,18 +908,17 @@ class BridgeDouble:
         if count < 0 or step < 0:
             raise ValueError("count and step must not be negative")
         session = self.session(name)
+        me_id = self._me_id(session)
         template = self.build_message(
-            chat_id=chat_id,
-            me_id=self._me_id(session),
-            body="",
-            from_me=from_me,
-            key="",
-            timestamp=start_timestamp,
+            chat_id=chat_id, me_id=me_id, body="", from_me=from_me, timestamp=start_timestamp
         )
+        participant = self.profile.message_addressing(
+            chat_id=chat_id, me_id=me_id, from_me=from_me
+        ).id_participant
         batch = [
             dict(
                 template,
-                id=self.profile.message_id(chat_id, key, from_me=from_me, participant=None),
+                id=self.profile.message_id(chat_id, key, from_me=from_me, participant=participant),
                 timestamp=start_timestamp + index * step,
                 body=f"{body_prefix}{index}",
                 _data={},

@@ -376,6 +376,21 @@ async def test_emit_message_from_me_is_an_own_message(make: Make) -> None:
     assert bridge.session("default").history[CHAT] == [own]
 
 
+@pytest.mark.parametrize("engine", ["GOWS", "NOWEB", "WEBJS"])
+async def test_injected_own_history_is_addressed_like_the_engine(make: Make, engine: str) -> None:
+    bridge = await make(f"{engine}-2026.7.1-CORE")
+    profile = bridge.profile
+    for chat in (CHAT, GROUP):
+        batch = bridge.inject_history("default", chat, 2, start_timestamp=10, from_me=True)
+        expected = profile.own_message_addressing(chat_id=chat, me_id=ME)
+        assert [addressing(message) for message in batch] == [
+            OWN_ADDRESSING[engine]["group" if chat == GROUP else "direct"]
+        ] * 2
+        suffix = f"_{expected.id_participant}" if expected.id_participant else ""
+        assert all(message["id"].endswith(suffix) for message in batch)
+        assert all(message["id"].startswith(f"true_{chat}_") for message in batch)
+
+
 # ------------------------------------------------------------- 3. what sendText answers
 
 
