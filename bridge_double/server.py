@@ -1105,6 +1105,7 @@ class BridgeDouble:
         self.hub.cut_all()
         await asyncio.sleep(max(0.0, pause - sockets_after))
         await self._shutdown(close_code=None)
+        await self._cancel(self._followups)  # transitions begun during the pause die too
         await asyncio.sleep(downtime)
         booting = self._reboot(running)
         await self.start()
@@ -1127,6 +1128,8 @@ class BridgeDouble:
             if name in names:
                 self._apply(session, SessionStatus.STARTING)
                 booting.append(session)
+            elif session.running:  # started while the old process shut down: gone with it
+                self._apply(session, SessionStatus.STOPPED)
         return booting
 
     def spawn_background(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:

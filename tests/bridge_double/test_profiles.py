@@ -590,6 +590,17 @@ async def test_graceful_restart(make: Make, http: aiohttp.ClientSession) -> None
     await until(lambda: bridge.session("default").status == SessionStatus.WORKING)
 
 
+async def test_a_session_started_during_the_shutdown_is_stopped_after_it(
+    make: Make, http: aiohttp.ClientSession
+) -> None:
+    bridge = await make("GOWS-2026.7.1-CORE")
+    restart = asyncio.create_task(bridge.graceful_restart(0.05, pause=0.3, sockets_after=0))
+    await until(lambda: bridge.session("default").status == SessionStatus.STOPPED)
+    assert (await post(http, bridge.url + "/api/sessions/default/start"))[0] == 201
+    await restart
+    assert bridge.session("default").status == SessionStatus.STOPPED
+
+
 async def test_graceful_restart_with_start_sessions_on_boot(
     make: Make, http: aiohttp.ClientSession
 ) -> None:
