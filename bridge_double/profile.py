@@ -17,6 +17,10 @@ What is known from the source or the changelog, and what is assumed:
   metadata, are assumed to come with it too: 2026.2.1 has neither
   (``core/abc/session.abc.ts``, ``core/abc/manager.abc.ts``), the 2026.7.1 OpenAPI file
   has both, and nothing tells which release in between changed it.
+- Assumed alike in every edition and release: a graceful restart leaves sessions STOPPED
+  unless ``WHATSAPP_START_SESSION`` names them (read for Core 2026.2.1 only); WEBJS names
+  Chromium as its browser in Core and Chrome in Plus (``getBrowserExecutablePath`` picks
+  whichever the image has).
 """
 
 from __future__ import annotations
