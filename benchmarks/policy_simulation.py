@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 import random
 
-from custom_components.whatsapp_gateway.backoff import BackoffPolicy
 from custom_components.whatsapp_gateway.const import (
     BACKOFF_RESET_AFTER,
     CONF_BACKOFF_MAX,
     CONF_HEARTBEAT,
     DEFAULT_OPTIONS,
 )
+from custom_components.whatsapp_gateway.link.backoff import BackoffPolicy
 
 SEED = 20260521
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, strategies as st
 import pytest
 
-from custom_components.whatsapp_gateway.availability import AvailabilityTimeline
+from custom_components.whatsapp_gateway.link.availability import AvailabilityTimeline
 
 DAY = 86400.0
 

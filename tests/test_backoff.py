@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, strategies as st
 import pytest
 
-from custom_components.whatsapp_gateway.backoff import BackoffPolicy
+from custom_components.whatsapp_gateway.link.backoff import BackoffPolicy
 
 
 def test_schedule_is_fast_then_doubles_up_to_the_cap() -> None:

@@ -12,8 +12,8 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from bridge_double import BridgeDouble, SessionStatus
-from custom_components.whatsapp_gateway.backoff import BackoffPolicy
 from custom_components.whatsapp_gateway.const import DOMAIN
+from custom_components.whatsapp_gateway.link.backoff import BackoffPolicy
 
 from ..conftest import SESSION
 from ..helpers import CONNECTED, STATE, advance, settle, setup_connected, wait_for_state

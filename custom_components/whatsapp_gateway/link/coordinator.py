@@ -22,7 +22,6 @@ from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from ..backoff import BackoffPolicy
 from ..bridge import (
     Me,
     ServerVersion,
@@ -48,6 +47,7 @@ from ..const import (
 from ..incoming import IncomingMessages
 from ..models import ConnectionState, DisconnectReason, LinkSnapshot
 from ..outgoing import OutgoingMessages
+from .backoff import BackoffPolicy
 from .issues import LinkIssues, UnstableConnection
 from .record import LinkRecord
 from .retry import RetrySchedule

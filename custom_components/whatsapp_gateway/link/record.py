@@ -15,10 +15,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from ..availability import AvailabilityTimeline
 from ..const import AVAILABILITY_WINDOW, DOMAIN
 from ..models import ConnectionState, DisconnectReason, LinkSnapshot
 from ..storage import PeriodicSave
+from .availability import AvailabilityTimeline
 
 STORAGE_VERSION = 1
 # The availability sensor stays unknown until this much time was observed.

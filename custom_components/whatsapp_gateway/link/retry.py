@@ -9,8 +9,8 @@ from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
 
-from ..backoff import BackoffPolicy
 from ..const import DOMAIN, LOGGER
+from .backoff import BackoffPolicy
 
 
 class RetrySchedule:
