@@ -299,7 +299,15 @@ async def test_fault10_missing_session_is_stopped_with_a_repair(
         me_id="491511234567@c.us",
         push_name="Alice Phone",
     )
-    await advance(hass, freezer, 60)
+    # No polling through new sockets: the link waits for the repair or a reconnect.
+    bridge.clear_requests()
+    for _ in range(5):
+        await advance(hass, freezer, 60)
+    assert bridge.count_requests() == 0
+    assert state_of(hass, STATE) == "stopped"
+    await hass.services.async_call(
+        DOMAIN, "reconnect", {"config_entry_id": config_entry.entry_id}, blocking=True
+    )
     await wait_for_state(hass, CONNECTED, "on")
     assert issue(hass, "session_missing", config_entry) is None
 

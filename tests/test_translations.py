@@ -82,12 +82,22 @@ def test_repair_and_config_steps_have_text() -> None:
 
 # The first step of each fix flow that shows a form: it explains the issue, because hassfest
 # allows a fixable issue no description of its own (see test_validation).
-FIRST_FIX_STEP = {"pairing_required": "method", "session_missing": "create_session"}
+FIRST_FIX_STEP = {
+    "pairing_required": "method",
+    "session_missing": "create_session",
+    "noweb_store_disabled": "enable_store",
+}
 
 
 def test_issues_and_their_placeholders() -> None:
     issues = STRINGS["issues"]
-    assert set(issues) == {"pairing_required", "session_missing", "unstable_connection"}
+    assert set(issues) == {
+        "pairing_required",
+        "session_missing",
+        "unstable_connection",
+        "noweb_store_disabled",
+        "default_session_only",
+    }
     for key, issue in issues.items():
         assert issue["title"], key
         if key in FIRST_FIX_STEP:

@@ -9,7 +9,14 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
 from .bridge import WahaClient
-from .const import DOMAIN, ISSUE_PAIRING_REQUIRED, ISSUE_SESSION_MISSING, ISSUE_UNSTABLE_CONNECTION
+from .const import (
+    DOMAIN,
+    ISSUE_DEFAULT_SESSION_ONLY,
+    ISSUE_NOWEB_STORE_DISABLED,
+    ISSUE_PAIRING_REQUIRED,
+    ISSUE_SESSION_MISSING,
+    ISSUE_UNSTABLE_CONNECTION,
+)
 from .coordinator import WhatsAppGatewayConfigEntry, WhatsAppGatewayCoordinator, link_store
 from .identity import async_adopt_account_identity
 from .incoming import inbox_store
@@ -60,7 +67,13 @@ async def async_unload_entry(hass: HomeAssistant, entry: WhatsAppGatewayConfigEn
 
 async def async_remove_entry(hass: HomeAssistant, entry: WhatsAppGatewayConfigEntry) -> None:
     """Delete what this entry persisted and the repairs it raised."""
-    for key in (ISSUE_PAIRING_REQUIRED, ISSUE_SESSION_MISSING, ISSUE_UNSTABLE_CONNECTION):
+    for key in (
+        ISSUE_PAIRING_REQUIRED,
+        ISSUE_SESSION_MISSING,
+        ISSUE_UNSTABLE_CONNECTION,
+        ISSUE_NOWEB_STORE_DISABLED,
+        ISSUE_DEFAULT_SESSION_ONLY,
+    ):
         ir.async_delete_issue(hass, DOMAIN, f"{key}_{entry.entry_id}")
     for store in (
         link_store(hass, entry.entry_id),

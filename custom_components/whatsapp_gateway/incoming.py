@@ -21,6 +21,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .bridge import WahaClient, WahaError, WaMessage
+from .bridge.errors import WahaStoreDisabledError
 from .const import CONF_BACKFILL_HOURS, DOMAIN, EVENT_MESSAGE_RECEIVED, LOGGER, entry_option
 from .inbox import BridgeHistory, MessageInbox
 from .ledger import MessageLedger
@@ -111,7 +112,11 @@ class IncomingMessages:
             delivered = await self.inbox.async_backfill(self._history, floor=self._floor())
         except WahaError as err:
             self._failures += 1
-            if self._failures < MAX_BACKFILL_FAILURES:
+            # A NOWEB session without its store has no history to wait for (its repair says
+            # so); otherwise a few tries before giving up on this gap.
+            if self._failures < MAX_BACKFILL_FAILURES and not isinstance(
+                err, WahaStoreDisabledError
+            ):
                 LOGGER.debug("Could not read the messages missed while offline: %s", err)
                 return
             # Once per kind: a bridge without working history endpoints fails every gap.

@@ -1,4 +1,7 @@
-"""Fix flows: link the phone again (pairing_required) or create the session (session_missing)."""
+"""Fix flows: pairing_required, session_missing and noweb_store_disabled.
+
+Link the phone again, create the session, or turn the NOWEB store on.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 
 from .bridge import WahaAuthError, WahaError
-from .const import DOMAIN, ISSUE_SESSION_MISSING
+from .const import DOMAIN, ISSUE_NOWEB_STORE_DISABLED, ISSUE_SESSION_MISSING
 from .coordinator import WhatsAppGatewayConfigEntry, WhatsAppGatewayCoordinator
 from .pairing import CoordinatorPairingLink, PairingFlow
 
@@ -21,10 +24,12 @@ if TYPE_CHECKING:
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
 ) -> RepairsFlow:
-    """The fix flow of a `pairing_required` or `session_missing` issue."""
+    """The fix flow of a `pairing_required`, `session_missing` or `noweb_store_disabled` issue."""
     entry_id = str((data or {}).get("entry_id"))
     if issue_id.startswith(ISSUE_SESSION_MISSING):
         return SessionMissingRepairFlow(entry_id)
+    if issue_id.startswith(ISSUE_NOWEB_STORE_DISABLED):
+        return NowebStoreRepairFlow(entry_id)
     return PairingRepairFlow(entry_id)
 
 
@@ -88,4 +93,34 @@ class SessionMissingRepairFlow(_EntryRepairFlow):
             description_placeholders={"session": coordinator.session_name},
             errors=errors,
             last_step=False,
+        )
+
+
+class NowebStoreRepairFlow(_EntryRepairFlow):
+    """Turn the session's NOWEB store on, so that missed messages can be fetched again."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> RepairsFlowResult:
+        """Start with the explanation (the init step receives the issue, not user input)."""
+        return await self.async_step_enable_store()
+
+    async def async_step_enable_store(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        """Explain what changes on the bridge, then turn the store on at submit."""
+        if (coordinator := self._coordinator()) is None:
+            return self.async_abort(reason="entry_not_loaded")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                await coordinator.async_enable_history()
+            except WahaAuthError:
+                return self.async_abort(reason="invalid_auth")
+            except WahaError:
+                errors["base"] = "cannot_connect"
+            else:
+                return self.async_create_entry(data={})
+        return self.async_show_form(
+            step_id="enable_store",
+            description_placeholders={"session": coordinator.session_name},
+            errors=errors,
         )

@@ -123,6 +123,7 @@ class WahaClient:
         if status == 501:
             raise WahaNotImplementedError(f"{path}: not implemented by the engine", status=501)
         if status == 400 and text.startswith("Enable NOWEB store"):
+            self.capabilities = replace(self.capabilities, noweb_store=False)
             raise WahaStoreDisabledError(f"{path}: the NOWEB store is off", status=400)
         if status == 422 and isinstance(data, dict) and "expected" in data:
             expected = data.get("expected")

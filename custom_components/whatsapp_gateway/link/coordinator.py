@@ -29,8 +29,11 @@ from ..bridge import (
     WahaAuthError,
     WahaClient,
     WahaError,
+    WahaResponseError,
     WahaSessionNotFoundError,
+    WahaSessionStatusError,
 )
+from ..bridge.errors import WahaSessionNameError
 from ..const import (
     BACKOFF_RESET_AFTER,
     CONF_AUTO_START,
@@ -39,7 +42,10 @@ from ..const import (
     CONF_POLL_INTERVAL,
     CONF_PRESENCE_KEEPALIVE,
     CONF_SESSION,
+    DEFAULT_SESSION,
     DOMAIN,
+    ISSUE_DEFAULT_SESSION_ONLY,
+    ISSUE_NOWEB_STORE_DISABLED,
     ISSUE_SESSION_MISSING,
     LOGGER,
     entry_option,
@@ -55,6 +61,10 @@ from .session_control import SessionControl
 from .stream import StreamReader
 
 type WhatsAppGatewayConfigEntry = ConfigEntry[WhatsAppGatewayCoordinator]
+
+# Found out during an outage (a key rejected after a bridge restart, a logout noticed through
+# a restart on GOWS), these replace the reason the link was first lost for.
+OUTAGE_CAUSES = frozenset({DisconnectReason.AUTH_REJECTED, DisconnectReason.LOGGED_OUT})
 
 
 class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
@@ -139,6 +149,9 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         self._record.schedule_save()
         first = not self._has_data
         if not self._events.is_open:
+            if self._session.blocked:
+                # A missing or refused session waits for its repair or the reconnect action.
+                return self._snapshot()
             if not self._retry.scheduled and not self._connecting:
                 # The watchdog: nothing is scheduled, so the link is idle: connect now.
                 await self._async_connect()
@@ -189,13 +202,20 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
             try:
                 if self.server is None:
                     self.server = await self.client.version()
+                if (
+                    self.session_name != DEFAULT_SESSION
+                    and not self.client.capabilities.multi_session
+                ):
+                    raise WahaSessionNameError("this edition runs only 'default'", status=422)
                 await self._events.async_open()
                 info = await self.client.get_session(self.session_name)
             except WahaError as err:
                 await self._async_handle_bridge_error(err)
                 return
             self._issues.delete(ISSUE_SESSION_MISSING)
+            self._issues.delete(ISSUE_DEFAULT_SESSION_ONLY)
             await self._session.async_apply_session(info)
+            self._check_history()
         finally:
             self._connecting = False
 
@@ -204,9 +224,16 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         if isinstance(err, WahaAuthError):
             self.enter_auth_failed()
             return
+        if isinstance(err, WahaSessionStatusError) and err.status:
+            # The bridge waited for the session and answered with its status: it is up.
+            status = SessionStatus.parse(err.status)
+            await self._session.async_on_event(status, err.status, None)
+            return
         self._events.drop()
         if isinstance(err, WahaSessionNotFoundError):
             self._session.enter_missing()
+        elif isinstance(err, WahaSessionNameError):
+            self._session.enter_not_allowed()
         else:
             self._link_lost(DisconnectReason.BRIDGE_UNREACHABLE, str(err))
 
@@ -215,6 +242,10 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         try:
             info = await self.client.get_session(self.session_name)
         except WahaError as err:
+            if isinstance(err, WahaResponseError) and not err.permanent and self._events.is_open:
+                # One failed status check (HTTP 500) while the stream is up is no outage.
+                LOGGER.debug("The status check failed; the event stream is up: %s", err)
+                return
             await self._async_handle_bridge_error(err)
             return
         await self._session.async_apply_session(info)
@@ -253,8 +284,25 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         if self._backfilling or not self.incoming.backfill_due or self._shut_down:
             return
         self._backfill_task = self.config_entry.async_create_background_task(
-            self.hass, self.incoming.async_backfill(), f"{DOMAIN} backfill {self.session_name}"
+            self.hass, self._async_backfill(), f"{DOMAIN} backfill {self.session_name}"
         )
+
+    async def _async_backfill(self) -> None:
+        await self.incoming.async_backfill()
+        self._check_history()
+
+    def _check_history(self) -> None:
+        """A NOWEB session without its store keeps no history: ask the user to turn it on."""
+        if self.client.capabilities.history:
+            self._issues.delete(ISSUE_NOWEB_STORE_DISABLED)
+        else:
+            self._issues.raise_issue(ISSUE_NOWEB_STORE_DISABLED)
+
+    async def async_enable_history(self) -> None:
+        """Turn the NOWEB store on (the bridge restarts the session), then backfill."""
+        await self._session.async_enable_history()
+        self.incoming.mark_gap()
+        self._check_history()
 
     # ----------------------------------------------------------------------------------
     # Terminal and transient states
@@ -284,12 +332,15 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
             and (now - connected_since).total_seconds() >= BACKOFF_RESET_AFTER
         ):
             self._retry.attempt = 0
+        # A healthy link closed by the bridge: try again at once (the first try is free).
+        at_once = self._state is ConnectionState.CONNECTED and self._retry.attempt == 0
         if self._state is ConnectionState.CONNECTED:
             LOGGER.info("Lost the WhatsApp link to %s (%s): %s", self.client.origin, reason, detail)
         else:
             LOGGER.debug("The bridge at %s is not reachable: %s", self.client.origin, detail)
+        self._session.bridge_lost()
         self.set_state(ConnectionState.RECONNECTING, reason)
-        self._retry.schedule()
+        self._retry.schedule(at_once=at_once)
         self.publish()
 
     def _retry_now(self) -> None:
@@ -342,14 +393,17 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         self._retry.cancel()
         self._retry.attempt = 0
         was_auth_failed = self._state is ConnectionState.AUTH_FAILED
+        # Logged out: one check, never a start or restart (each would be one more login).
+        was_pairing = self._state is ConnectionState.PAIRING_REQUIRED
         if self._state is ConnectionState.CONNECTED:
             self.set_state(ConnectionState.CONNECTING, DisconnectReason.MANUAL)
         await self._events.async_close()
         if was_auth_failed:
             # Leave the state alone until the check proves the key works.
             self._state = ConnectionState.CONNECTING
-        self._session.new_episode()
-        if restart_session and not was_auth_failed:
+        if not was_pairing:
+            self._session.new_episode()
+        if restart_session and not (was_auth_failed or was_pairing):
             await self._session.async_control("restart")
         await self._async_connect()
         if was_auth_failed and self._state is ConnectionState.AUTH_FAILED:
@@ -375,6 +429,9 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         now = dt_util.utcnow()
         self._state = state
         self._record.move(now, state, reason_if_lost)
+        if previous is not ConnectionState.CONNECTED and reason_if_lost in OUTAGE_CAUSES:
+            # The outage turned out to have a cause the user must fix: that is its reason.
+            self._record.explain_outage(reason_if_lost)
         if previous is ConnectionState.CONNECTED:
             self.incoming.mark_gap()
             self._record.lost(now, reason_if_lost)

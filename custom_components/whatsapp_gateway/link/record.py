@@ -96,6 +96,11 @@ class LinkRecord:
         self.lost_at = now
         self.connected_since = None
 
+    def explain_outage(self, reason: DisconnectReason | None) -> None:
+        """The current outage's cause became clear: it is the last disconnect reason now."""
+        if self.lost_at is not None:
+            self.last_reason = reason
+
     def end_outage(self, now: datetime) -> float | None:
         """The link is connected again: the outage it ends in seconds (None: there was none)."""
         if self.lost_at is None:

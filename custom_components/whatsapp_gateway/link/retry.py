@@ -37,11 +37,11 @@ class RetrySchedule:
         """Whether an attempt is scheduled."""
         return self._unsub is not None
 
-    def schedule(self) -> None:
-        """Count the next attempt and run it after its backoff delay."""
+    def schedule(self, *, at_once: bool = False) -> None:
+        """Count the next attempt and run it after its backoff delay (or `at_once`)."""
         self.cancel()
         self.attempt += 1
-        delay = self.backoff.delay(self.attempt, self._random_fraction())
+        delay = 0.0 if at_once else self.backoff.delay(self.attempt, self._random_fraction())
         self.next_attempt = dt_util.utcnow() + timedelta(seconds=delay)
         LOGGER.debug("Next attempt %s in %.1f s", self.attempt, delay)
         self._unsub = async_call_later(

@@ -25,7 +25,12 @@ from ..bridge import (
     WahaError,
     WahaResponseError,
 )
-from ..const import ISSUE_PAIRING_REQUIRED, ISSUE_SESSION_MISSING, LOGGER
+from ..const import (
+    ISSUE_DEFAULT_SESSION_ONLY,
+    ISSUE_PAIRING_REQUIRED,
+    ISSUE_SESSION_MISSING,
+    LOGGER,
+)
 from ..listeners import Listeners
 from ..models import ConnectionState, DisconnectReason
 from .issues import LinkIssues
@@ -72,6 +77,10 @@ class SessionControl:
         self._watchers = Listeners()
         self._restarted_this_episode = False
         self._started_this_episode = False
+        self.blocked = False
+        """The session is missing or not allowed: the link waits for the user, no polling."""
+        # Our own restart is under way: the STOPPED it passes through is no news.
+        self._restarting = False
 
     @callback
     def async_watch(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
@@ -81,6 +90,15 @@ class SessionControl:
     def new_episode(self) -> None:
         """The session works again, or the user asked: start and restart once more each."""
         self._restarted_this_episode = False
+        self._started_this_episode = False
+
+    def bridge_lost(self) -> None:
+        """The link to the bridge went down: a restarted bridge leaves its session STOPPED.
+
+        WAHA stops the session as it shuts down (a STOPPED event while it still answers) and
+        starts none when it comes back, so the STOPPED seen during a shutdown must not use up
+        the one start: a bridge restart or update would end in a stopped link.
+        """
         self._started_this_episode = False
 
     # ----------------------------------------------------------------------------------
@@ -95,6 +113,8 @@ class SessionControl:
 
     async def async_apply_session(self, info: SessionInfo) -> None:
         """Apply a status read over REST; watchers hear of it only when it changed."""
+        # A stopped session read over REST is stopped, whatever we asked of it before.
+        self._restarting = False
         changed = info.status is not self.status
         await self._async_apply_status(info.status, info.raw_status, info.me)
         if changed:
@@ -107,8 +127,13 @@ class SessionControl:
         link = self._link
         self.status = status
         self.raw_status = raw
+        self.blocked = False
         if me is not None:
             link.me = me
+        if status is SessionStatus.STOPPED and self._restarting:
+            link.publish()
+            return
+        self._restarting = False
         match status:
             case SessionStatus.WORKING:
                 self.new_episode()
@@ -134,10 +159,19 @@ class SessionControl:
                 await self._async_handle_stopped()
 
     def enter_missing(self) -> None:
-        """The bridge has no such session: raise the repair issue and stay stopped."""
+        """The bridge has no such session: raise the repair issue and wait for it."""
+        self._enter_blocked(ISSUE_SESSION_MISSING)
+
+    def enter_not_allowed(self) -> None:
+        """WAHA Core before 2026.6.1 runs only `default`: say so instead of retrying."""
+        self._enter_blocked(ISSUE_DEFAULT_SESSION_ONLY, fixable=False)
+
+    def _enter_blocked(self, issue: str, *, fixable: bool = True) -> None:
+        """Stay stopped until the user acts (fix, reconfigure, reconnect): no polling."""
         self.status = None
         self.raw_status = None
-        self._issues.raise_issue(ISSUE_SESSION_MISSING)
+        self.blocked = True
+        self._issues.raise_issue(issue, fixable=fixable)
         self._link.set_state(ConnectionState.STOPPED, DisconnectReason.SESSION_STOPPED)
 
     def _enter_pairing_required(self) -> None:
@@ -148,8 +182,13 @@ class SessionControl:
     # Start and restart, once per episode
 
     async def _async_handle_failed(self, me: Me | None) -> None:
-        """FAILED: one restart per episode; then pairing (login gone) or failed."""
-        login_gone = me is None
+        """FAILED: one restart per episode; then pairing (login gone) or failed.
+
+        GOWS keeps `me` after a logout from the phone: there the restart shows whether the
+        login is gone (it asks for a QR code). While pairing is required the login is gone,
+        whatever `me` says.
+        """
+        login_gone = me is None or self._link.state is ConnectionState.PAIRING_REQUIRED
         if self._restarted_this_episode:
             if login_gone:
                 self._enter_pairing_required()
@@ -184,15 +223,19 @@ class SessionControl:
         link = self._link
         # A restart passes through STOPPED: that is not an episode to start on our own.
         self._started_this_episode = True
+        # Its STOPPED may come over the stream before the answer does.
+        self._restarting = action == "restart"
         try:
             if action == "start":
                 info = await link.client.start_session(link.session_name)
             else:
                 info = await link.client.restart_session(link.session_name)
         except WahaAuthError:
+            self._restarting = False
             link.enter_auth_failed()
             return
         except WahaError as err:
+            self._restarting = False
             LOGGER.warning(
                 "Could not %s the WhatsApp session %s: %s", action, link.session_name, err
             )
@@ -227,6 +270,21 @@ class SessionControl:
         # The stream may have reported newer statuses while the answer was on its way.
         if self._status_events == events_before:
             await self.async_apply_session(info)
+
+    async def async_enable_history(self) -> None:
+        """Turn the session's NOWEB store on; the bridge restarts a running session for it.
+
+        Our own restart: the STOPPED it passes through must not start the session again.
+        Raises `WahaError` when the bridge refuses.
+        """
+        link = self._link
+        self._started_this_episode = True
+        info = await link.client.enable_history(link.session_name)
+        if info.status is SessionStatus.STOPPED:
+            # The bridge restarts only a running session; the store needs a start to work.
+            info = await link.client.start_session(link.session_name)
+        LOGGER.info("Turned the NOWEB store of session %s on", link.session_name)
+        await self.async_apply_session(info)
 
     async def async_create_session(self) -> None:
         """Create and start the missing session on the bridge, then reconnect to it.

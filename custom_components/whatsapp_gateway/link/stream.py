@@ -22,7 +22,6 @@ from ..bridge import (
     WahaClient,
     WahaResponseError,
     WahaStreamClosedError,
-    WaMessage,
 )
 from ..const import DOMAIN, LOGGER
 from ..incoming import IncomingMessages
@@ -30,6 +29,22 @@ from ..models import DisconnectReason
 
 # Handle this many buffered stream frames, then let the event loop run other work.
 STREAM_BATCH = 100
+# The promise: a dead link is noticed within the heartbeat option plus this many seconds...
+DEAD_LINK_GRACE = 15.0
+# ...with this much to spare. aiohttp pings `h` s after the last frame and gives up when no
+# pong came within h/2 more; both timers are rounded up to a whole second (above 5 s).
+DEAD_LINK_MARGIN = 3.0
+AIOHTTP_TIMER_ROUNDING = 2.0
+
+
+def ws_heartbeat(heartbeat: float) -> float:
+    """The WebSocket ping interval that notices a dead link within heartbeat + 15 s.
+
+    Never pings less often than the option asks; at the default 30 s it pings every 26.7 s,
+    so a half-open socket is dropped after at most 42 s.
+    """
+    budget = heartbeat + DEAD_LINK_GRACE - DEAD_LINK_MARGIN - AIOHTTP_TIMER_ROUNDING
+    return max(min(heartbeat - 1, budget / 1.5), 1.0)
 
 
 class StreamReader:
@@ -74,10 +89,8 @@ class StreamReader:
         """
         if self.is_open:
             return
-        # aiohttp rounds timer deadlines above 5 s up to the next whole second;
-        # one second less keeps "a dead link is noticed within heartbeat + 15 s".
         stream = await self._client.connect_stream(
-            self._session_name, heartbeat=max(self._heartbeat - 1, 1.0)
+            self._session_name, heartbeat=ws_heartbeat(self._heartbeat)
         )
         self.stream = stream
         self.reader_task = self._entry.async_create_background_task(
@@ -136,7 +149,7 @@ class StreamReader:
             return
         if event.event == "message":
             try:
-                message = WaMessage.parse(event.payload)
+                message = self._client.parse_message(event.payload)
             except WahaResponseError:
                 self._warn_malformed("a message event without an id or a chat")
                 return
