@@ -57,7 +57,7 @@ async def test_no_image_once_the_codes_ran_out(
     await wait_for(lambda: state_of(hass, PAIRING_QR) != STATE_UNAVAILABLE)
     while bridge.session(SESSION).status == SessionStatus.SCAN_QR_CODE:
         await bridge.rotate_qr(SESSION)
-    await wait_for(lambda: config_entry.runtime_data.session_status == SessionStatus.FAILED)
+    await wait_for(lambda: config_entry.runtime_data.session.status == SessionStatus.FAILED)
     await hass.async_block_till_done()
     assert state_of(hass, STATE) == "pairing_required"
     assert state_of(hass, PAIRING_QR) == STATE_UNAVAILABLE

@@ -55,7 +55,7 @@ async def logged_out(hass: HomeAssistant, bridge: BridgeDouble, entry: MockConfi
 
 async def seen_by_integration(entry: MockConfigEntry, status: SessionStatus) -> None:
     """Wait until the integration's stream delivered the session status."""
-    await wait_for(lambda: entry.runtime_data.session_status == status)
+    await wait_for(lambda: entry.runtime_data.session.status == status)
 
 
 async def open_fix(

@@ -55,7 +55,7 @@ async def test_seven_drops_within_an_hour_warn_and_a_quiet_hour_clears(
     assert unstable_issue(hass, config_entry) is not None
     await advance(hass, freezer, 61)
     assert unstable_issue(hass, config_entry) is None
-    assert config_entry.runtime_data.recent_drops == 0
+    assert config_entry.runtime_data.unstable_link.recent_drops == 0
 
 
 async def test_drops_spread_over_more_than_an_hour_do_not_warn(
@@ -70,7 +70,7 @@ async def test_drops_spread_over_more_than_an_hour_do_not_warn(
         await advance(hass, freezer, 11 * 60)
     # Every hour-long window holds at most six of these drops.
     assert unstable_issue(hass, config_entry) is None
-    assert config_entry.runtime_data.recent_drops <= 6
+    assert config_entry.runtime_data.unstable_link.recent_drops <= 6
 
 
 async def test_manual_reconnects_are_not_instability(

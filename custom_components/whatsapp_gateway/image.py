@@ -42,19 +42,19 @@ class PairingQrImage(WhatsAppGatewayEntity, ImageEntity):
         """Only while a QR code exists: the login is gone and the session shows codes."""
         return (
             self.coordinator.data.state is ConnectionState.PAIRING_REQUIRED
-            and self.coordinator.session_status is SessionStatus.SCAN_QR_CODE
+            and self.coordinator.session.status is SessionStatus.SCAN_QR_CODE
         )
 
     async def async_added_to_hass(self) -> None:
         """Follow the session: every SCAN_QR_CODE event is a new code."""
         await super().async_added_to_hass()
-        self.async_on_remove(self.coordinator.async_watch_session(self._on_session_status))
+        self.async_on_remove(self.coordinator.session.async_watch(self._on_session_status))
         if self.available:
             self._attr_image_last_updated = dt_util.utcnow()
 
     @callback
     def _on_session_status(self) -> None:
-        if self.coordinator.session_status is SessionStatus.SCAN_QR_CODE:
+        if self.coordinator.session.status is SessionStatus.SCAN_QR_CODE:
             # A new timestamp gives the frontend a new URL, so it fetches the new code.
             self._attr_image_last_updated = dt_util.utcnow()
         self.async_write_ha_state()

@@ -416,11 +416,11 @@ class CoordinatorPairingLink:
     @property
     def status(self) -> SessionStatus | None:
         """The session status the coordinator last saw."""
-        return self._coordinator.session_status
+        return self._coordinator.session.status
 
     async def async_update(self, *, start: bool) -> None:
         """Read the status; the coordinator starts or restarts the session when asked."""
-        await self._coordinator.async_update_session(start=start)
+        await self._coordinator.session.async_update_session(start=start)
 
     async def async_qr(self) -> str:
         """The current QR code's text."""
@@ -434,7 +434,7 @@ class CoordinatorPairingLink:
 
     def watch(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
         """Call `listener` on each status event the coordinator receives."""
-        return self._coordinator.async_watch_session(listener)
+        return self._coordinator.session.async_watch(listener)
 
     def close(self) -> None:
         """Nothing to release: the stream belongs to the coordinator."""

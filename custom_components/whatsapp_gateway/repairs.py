@@ -79,7 +79,7 @@ class SessionMissingRepairFlow(_EntryRepairFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             try:
-                await coordinator.async_create_session()
+                await coordinator.session.async_create_session()
             except WahaAuthError:
                 return self.async_abort(reason="invalid_auth")
             except WahaError:

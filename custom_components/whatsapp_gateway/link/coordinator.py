@@ -8,31 +8,19 @@ and raises a repair issue instead of looping on start/restart (see `session_cont
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from collections.abc import Callable
-import contextlib
 from datetime import datetime, timedelta
 import random
 from typing import cast
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from ..bridge import (
-    Me,
-    ServerVersion,
-    SessionStatus,
-    WahaAuthError,
-    WahaClient,
-    WahaError,
-    WahaResponseError,
-    WahaSessionNotFoundError,
-    WahaSessionStatusError,
-)
+from ..bridge import Me, ServerVersion, WahaAuthError, WahaClient, WahaError, WahaResponseError
 from ..bridge.errors import WahaSessionNameError
 from ..const import (
     BACKOFF_RESET_AFTER,
@@ -45,7 +33,6 @@ from ..const import (
     DEFAULT_SESSION,
     DOMAIN,
     ISSUE_DEFAULT_SESSION_ONLY,
-    ISSUE_NOWEB_STORE_DISABLED,
     ISSUE_SESSION_MISSING,
     LOGGER,
     entry_option,
@@ -54,6 +41,7 @@ from ..incoming import IncomingMessages
 from ..models import ConnectionState, DisconnectReason, LinkSnapshot
 from ..outgoing import OutgoingMessages
 from .backoff import BackoffPolicy
+from .history import HistoryKeeper
 from .issues import LinkIssues, UnstableConnection
 from .record import LinkRecord
 from .retry import RetrySchedule
@@ -97,10 +85,12 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
             self._retry_now,
         )
         self._issues = LinkIssues(hass, entry, self.session_name)
-        self._session = SessionControl(
+        self.session = SessionControl(
             self, self._issues, auto_start=entry_option(entry, CONF_AUTO_START)
         )
-        self._unstable = UnstableConnection(self._issues)
+        """The session's status and control; the pairing and session fix flows use it."""
+        self.unstable_link = UnstableConnection(self._issues)
+        """The drops of the last hour and the unstable_connection warning."""
         self._presence_keepalive: bool = entry_option(entry, CONF_PRESENCE_KEEPALIVE)
 
         self.server: ServerVersion | None = None
@@ -126,11 +116,11 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
             self.session_name,
             heartbeat=float(entry_option(entry, CONF_HEARTBEAT)),
             incoming=self.incoming,
-            on_status=self._session.async_on_event,
+            on_status=self.session.async_on_event,
             on_auth_failed=self.enter_auth_failed,
             on_closed=self._link_lost,
         )
-        self._backfill_task: asyncio.Task[None] | None = None
+        self._history = HistoryKeeper(hass, entry, client, self.incoming, self._issues)
 
     # ----------------------------------------------------------------------------------
     # Lifecycle
@@ -149,7 +139,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         self._record.schedule_save()
         first = not self._has_data
         if not self._events.is_open:
-            if self._session.blocked:
+            if self.session.blocked:
                 # A missing or refused session waits for its repair or the reconnect action.
                 return self._snapshot()
             if not self._retry.scheduled and not self._connecting:
@@ -170,14 +160,10 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         self._shut_down = True
         self._retry.cancel()
         # Nobody would clear the warning once the entry stops watching the link.
-        self._unstable.stop()
-        await self._events.async_close()
+        self.unstable_link.stop()
         # Nothing may be delivered after the ledger is written, or a restart repeats it.
-        for task in (self._backfill_task, self._events.reader_task):
-            if task is not None and not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await self._events.async_stop()
+        await self._history.async_stop()
         await self.incoming.async_save()
         await self.outgoing.async_shutdown()
         await self._record.async_stop()
@@ -214,8 +200,8 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
                 return
             self._issues.delete(ISSUE_SESSION_MISSING)
             self._issues.delete(ISSUE_DEFAULT_SESSION_ONLY)
-            await self._session.async_apply_session(info)
-            self._check_history()
+            await self.session.async_apply_session(info)
+            self._history.check()
         finally:
             self._connecting = False
 
@@ -224,18 +210,10 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         if isinstance(err, WahaAuthError):
             self.enter_auth_failed()
             return
-        if isinstance(err, WahaSessionStatusError) and err.status:
-            # The bridge waited for the session and answered with its status: it is up.
-            status = SessionStatus.parse(err.status)
-            await self._session.async_on_event(status, err.status, None)
+        if await self.session.async_on_bridge_error(err, drop_stream=self._events.drop):
             return
         self._events.drop()
-        if isinstance(err, WahaSessionNotFoundError):
-            self._session.enter_missing()
-        elif isinstance(err, WahaSessionNameError):
-            self._session.enter_not_allowed()
-        else:
-            self._link_lost(DisconnectReason.BRIDGE_UNREACHABLE, str(err))
+        self._link_lost(DisconnectReason.BRIDGE_UNREACHABLE, str(err))
 
     async def _async_reconcile(self) -> None:
         """Read the session status over REST: catches transitions the stream missed."""
@@ -248,7 +226,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
                 return
             await self._async_handle_bridge_error(err)
             return
-        await self._session.async_apply_session(info)
+        await self.session.async_apply_session(info)
         if self._presence_keepalive and self._state is ConnectionState.CONNECTED:
             try:
                 await self.client.set_presence(self.session_name, online=True)
@@ -260,49 +238,23 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
 
     async def _async_check_messages(self) -> None:
         """While connected: run a due backfill, else look for a stalled stream."""
-        if self.incoming.backfill_due or self._backfilling:
-            self._start_backfill()
-            return
-        if not await self.incoming.async_stream_stalled():
+        if not await self._history.async_stream_stalled():
             return
         if self._state is not ConnectionState.CONNECTED or self._shut_down:
             return
-        LOGGER.info(
-            "The event stream from %s stalled (messages arrived but no events); reopening it",
-            self.client.origin,
-        )
         self.set_state(ConnectionState.RECONNECTING, DisconnectReason.STREAM_STALLED)
         self._events.drop()
         await self._async_connect()
 
     @property
     def _backfilling(self) -> bool:
-        return self._backfill_task is not None and not self._backfill_task.done()
-
-    def _start_backfill(self) -> None:
-        """Deliver what the stream missed, once the link is up (one backfill at a time)."""
-        if self._backfilling or not self.incoming.backfill_due or self._shut_down:
-            return
-        self._backfill_task = self.config_entry.async_create_background_task(
-            self.hass, self._async_backfill(), f"{DOMAIN} backfill {self.session_name}"
-        )
-
-    async def _async_backfill(self) -> None:
-        await self.incoming.async_backfill()
-        self._check_history()
-
-    def _check_history(self) -> None:
-        """A NOWEB session without its store keeps no history: ask the user to turn it on."""
-        if self.client.capabilities.history:
-            self._issues.delete(ISSUE_NOWEB_STORE_DISABLED)
-        else:
-            self._issues.raise_issue(ISSUE_NOWEB_STORE_DISABLED)
+        return self._history.backfilling
 
     async def async_enable_history(self) -> None:
         """Turn the NOWEB store on (the bridge restarts the session), then backfill."""
-        await self._session.async_enable_history()
+        await self.session.async_enable_history()
         self.incoming.mark_gap()
-        self._check_history()
+        self._history.check()
 
     # ----------------------------------------------------------------------------------
     # Terminal and transient states
@@ -338,7 +290,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
             LOGGER.info("Lost the WhatsApp link to %s (%s): %s", self.client.origin, reason, detail)
         else:
             LOGGER.debug("The bridge at %s is not reachable: %s", self.client.origin, detail)
-        self._session.bridge_lost()
+        self.session.bridge_lost()
         self.set_state(ConnectionState.RECONNECTING, reason)
         self._retry.schedule(at_once=at_once)
         self.publish()
@@ -347,40 +299,6 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         self.config_entry.async_create_background_task(
             self.hass, self._async_connect(), f"{DOMAIN} reconnect {self.session_name}"
         )
-
-    # ----------------------------------------------------------------------------------
-    # The unstable_connection warning
-
-    @property
-    def unstable(self) -> bool:
-        """Whether the unstable_connection warning is raised for this entry."""
-        return self._unstable.unstable
-
-    @property
-    def recent_drops(self) -> int:
-        """How many drops happened within the last hour."""
-        return self._unstable.recent_drops
-
-    # ----------------------------------------------------------------------------------
-    # Pairing and session repair (the fix flows drive these)
-
-    @property
-    def session_status(self) -> SessionStatus | None:
-        """The session status last reported by the bridge (None: unknown or missing)."""
-        return self._session.status
-
-    @callback
-    def async_watch_session(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
-        """Call `listener` on every session status event (a new QR code too) and change."""
-        return self._session.async_watch(listener)
-
-    async def async_update_session(self, *, start: bool) -> None:
-        """Read (with `start`: revive) the session; `WahaError` if the bridge cannot be asked."""
-        await self._session.async_update_session(start=start)
-
-    async def async_create_session(self) -> None:
-        """Create the missing session, then reconnect. Raises `WahaError` when refused."""
-        await self._session.async_create_session()
 
     # ----------------------------------------------------------------------------------
     # The reconnect action
@@ -402,9 +320,9 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
             # Leave the state alone until the check proves the key works.
             self._state = ConnectionState.CONNECTING
         if not was_pairing:
-            self._session.new_episode()
+            self.session.new_episode()
         if restart_session and not (was_auth_failed or was_pairing):
-            await self._session.async_control("restart")
+            await self.session.async_control("restart")
         await self._async_connect()
         if was_auth_failed and self._state is ConnectionState.AUTH_FAILED:
             self.publish()
@@ -436,13 +354,14 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
             self.incoming.mark_gap()
             self._record.lost(now, reason_if_lost)
             if reason_if_lost is not DisconnectReason.MANUAL:
-                self._unstable.track_drop(now.timestamp(), reason_if_lost)
+                self.unstable_link.track_drop(now.timestamp(), reason_if_lost)
             if state is not ConnectionState.RECONNECTING:
                 LOGGER.info("Lost the WhatsApp link to %s (%s)", self.client.origin, reason_if_lost)
         elif state is ConnectionState.CONNECTED:
             self._record.connected_since = now
             self._retry.cancel()
-            self._start_backfill()
+            if not self._shut_down:
+                self._history.start_backfill()
             self.outgoing.async_on_connected()
             outage = self._record.end_outage(now)
             if outage is not None:
@@ -458,7 +377,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         return self._record.snapshot(
             dt_util.utcnow().timestamp(),
             state=self._state,
-            bridge_status=self._session.raw_status,
+            bridge_status=self.session.raw_status,
             attempt=self._retry.attempt,
             next_attempt=self._retry.next_attempt,
             outbound_queue=len(self.outgoing),

@@ -24,7 +24,10 @@ from ..bridge import (
     WahaClient,
     WahaError,
     WahaResponseError,
+    WahaSessionNotFoundError,
+    WahaSessionStatusError,
 )
+from ..bridge.errors import WahaSessionNameError
 from ..const import (
     ISSUE_DEFAULT_SESSION_ONLY,
     ISSUE_PAIRING_REQUIRED,
@@ -157,6 +160,27 @@ class SessionControl:
                 await self._async_handle_failed(me)
             case SessionStatus.STOPPED:
                 await self._async_handle_stopped()
+
+    async def async_on_bridge_error(
+        self, err: WahaError, *, drop_stream: Callable[[], None]
+    ) -> bool:
+        """Whether `err` is about the session (handled here), not about the link to the bridge.
+
+        A 422 after the bridge's status wait tells the session's status: the bridge is up. A
+        missing session, or one the edition refuses, waits for the user (without the stream).
+        """
+        if isinstance(err, WahaSessionStatusError) and err.status:
+            await self.async_on_event(SessionStatus.parse(err.status), err.status, None)
+            return True
+        if isinstance(err, WahaSessionNotFoundError):
+            drop_stream()
+            self.enter_missing()
+            return True
+        if isinstance(err, WahaSessionNameError):
+            drop_stream()
+            self.enter_not_allowed()
+            return True
+        return False
 
     def enter_missing(self) -> None:
         """The bridge has no such session: raise the repair issue and wait for it."""

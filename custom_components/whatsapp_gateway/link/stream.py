@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+import contextlib
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -98,6 +99,15 @@ class StreamReader:
             self._async_read(stream),
             f"{DOMAIN} event stream {self._session_name}",
         )
+
+    async def async_stop(self) -> None:
+        """Close the stream and end its reader (at shutdown)."""
+        await self.async_close()
+        task, self.reader_task = self.reader_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def async_close(self) -> None:
         """Close the stream and wait for it (at shutdown: nothing may outlive the entry)."""
