@@ -197,11 +197,11 @@ def message_frames(bridge: BridgeDouble, count: int, *, chats: int) -> list[str]
         chat = chat_id(index % chats)
         message = payloads.wa_message(
             message_id=f"false_{chat}_{key}",
-            chat_id=chat,
-            me_id=str(me.get("id")),
+            addressing=bridge.profile.message_addressing(
+                chat_id=chat, me_id=str(me.get("id")), from_me=False
+            ),
             body=f"message {index}",
             from_me=False,
-            participant=None,
             media_url=None,
             timestamp_s=now,
         )
