@@ -63,64 +63,74 @@ class PairingRepairFlow(_EntryRepairFlow):
         return await self._async_begin_pairing(CoordinatorPairingLink(coordinator))
 
 
-class SessionMissingRepairFlow(_EntryRepairFlow):
-    """Create the session on the bridge, start it and link the phone."""
+class _ConfirmRepairFlow(_EntryRepairFlow):
+    """A fix flow that explains one bridge action in a form and runs it at submit."""
+
+    STEP: str
+    # False: more steps follow (the frontend shows "next" instead of "submit").
+    LAST_STEP: bool | None = None
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> RepairsFlowResult:
         """Start with the explanation (the init step receives the issue, not user input)."""
-        return await self.async_step_create_session()
+        return await self._async_confirm(None)
+
+    async def _async_confirm(self, user_input: dict[str, Any] | None) -> RepairsFlowResult:
+        """Show the form; at submit run the action, then go on (or show why it failed)."""
+        if (coordinator := self._coordinator()) is None:
+            return self.async_abort(reason="entry_not_loaded")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                await self._async_act(coordinator)
+            except WahaAuthError:
+                return self.async_abort(reason="invalid_auth")
+            except WahaError:
+                errors["base"] = "cannot_connect"
+            else:
+                return await self._async_done(coordinator)
+        return self.async_show_form(
+            step_id=self.STEP,
+            description_placeholders={"session": coordinator.session_name},
+            errors=errors,
+            last_step=self.LAST_STEP,
+        )
+
+    async def _async_act(self, coordinator: WhatsAppGatewayCoordinator) -> None:
+        raise NotImplementedError
+
+    async def _async_done(self, coordinator: WhatsAppGatewayCoordinator) -> RepairsFlowResult:
+        return self.async_create_entry(data={})
+
+
+class SessionMissingRepairFlow(_ConfirmRepairFlow):
+    """Create the session on the bridge, start it and link the phone."""
+
+    STEP = "create_session"
+    LAST_STEP = False
 
     async def async_step_create_session(
         self, user_input: dict[str, Any] | None = None
     ) -> RepairsFlowResult:
         """Explain what happens, then create the session on submit."""
-        if (coordinator := self._coordinator()) is None:
-            return self.async_abort(reason="entry_not_loaded")
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            try:
-                await coordinator.session.async_create_session()
-            except WahaAuthError:
-                return self.async_abort(reason="invalid_auth")
-            except WahaError:
-                errors["base"] = "cannot_connect"
-            else:
-                return await self._async_begin_pairing(
-                    CoordinatorPairingLink(coordinator), start=False
-                )
-        return self.async_show_form(
-            step_id="create_session",
-            description_placeholders={"session": coordinator.session_name},
-            errors=errors,
-            last_step=False,
-        )
+        return await self._async_confirm(user_input)
+
+    async def _async_act(self, coordinator: WhatsAppGatewayCoordinator) -> None:
+        await coordinator.session.async_create_session()
+
+    async def _async_done(self, coordinator: WhatsAppGatewayCoordinator) -> RepairsFlowResult:
+        return await self._async_begin_pairing(CoordinatorPairingLink(coordinator), start=False)
 
 
-class NowebStoreRepairFlow(_EntryRepairFlow):
+class NowebStoreRepairFlow(_ConfirmRepairFlow):
     """Turn the session's NOWEB store on, so that missed messages can be fetched again."""
 
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> RepairsFlowResult:
-        """Start with the explanation (the init step receives the issue, not user input)."""
-        return await self.async_step_enable_store()
+    STEP = "enable_store"
 
     async def async_step_enable_store(
         self, user_input: dict[str, Any] | None = None
     ) -> RepairsFlowResult:
         """Explain what changes on the bridge, then turn the store on at submit."""
-        if (coordinator := self._coordinator()) is None:
-            return self.async_abort(reason="entry_not_loaded")
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            try:
-                await coordinator.async_enable_history()
-            except WahaAuthError:
-                return self.async_abort(reason="invalid_auth")
-            except WahaError:
-                errors["base"] = "cannot_connect"
-            else:
-                return self.async_create_entry(data={})
-        return self.async_show_form(
-            step_id="enable_store",
-            description_placeholders={"session": coordinator.session_name},
-            errors=errors,
-        )
+        return await self._async_confirm(user_input)
+
+    async def _async_act(self, coordinator: WhatsAppGatewayCoordinator) -> None:
+        await coordinator.async_enable_history()
