@@ -37,6 +37,7 @@ IMMEDIATE: Final = {
         "emit_message",
         "end_blip",
         "enter_pairing_code",
+        "fail_requests",
         "fail_sends",
         "half_open",
         "heal",

@@ -114,7 +114,8 @@ async def _log_and_errors(request: web.Request, handler: Handler) -> web.StreamR
     )
     request[RECORD] = record
     try:
-        response = await handler(request)
+        failure = _double(request).take_request_failure(request.method, request.path)
+        response = _json(*failure) if failure is not None else await handler(request)
     except errors.ApiError as err:
         response = _json(err.body, err.status)
     except errors.AnswerDropped:

@@ -120,6 +120,8 @@ class BridgeDouble:
         self._followups: set[asyncio.Task[None]] = set()
         self._background: set[asyncio.Task[None]] = set()
         self._down_running: set[str] = set()
+        self._request_failures: list[tuple[str, str, int]] = []
+        """Armed ``fail_requests``: (method, path, HTTP status), one per failing answer."""
         self.send_faults = SendFaults()
         """Armed ``drop_send_answers`` / ``fail_sends`` faults."""
 
@@ -650,6 +652,19 @@ class BridgeDouble:
         else:
             self._apply(session, SessionStatus.FAILED, me=None)
         await self.hub.flush()
+
+    def fail_requests(self, method: str, path: str, *, status: int = 500, count: int = 1) -> None:
+        """The next ``count`` requests ``method path`` answer ``status`` (an internal error)."""
+        _LOGGER.info("fault: fail_requests %s %s status=%s count=%s", method, path, status, count)
+        self._request_failures.extend([(method.upper(), path, status)] * count)
+
+    def take_request_failure(self, method: str, path: str) -> tuple[JsonDict, int] | None:
+        """The armed failure for this request, if any (used up by it)."""
+        for index, (armed_method, armed_path, status) in enumerate(self._request_failures):
+            if armed_method == method and armed_path == path:
+                del self._request_failures[index]
+                return {"statusCode": status, "message": "Internal server error"}, status
+        return None
 
     def rotate_api_key(self, new_key: str) -> None:
         """Fault 6: the old key gets 401 / 1008; open sockets stay up."""

@@ -13,7 +13,6 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 import re
 from typing import Any
 
-from aiohttp import web
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER
 from homeassistant.const import EVENT_STATE_CHANGED
@@ -29,7 +28,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from bridge_double import BridgeDouble, BridgeProfile, SessionStatus, rest as double_rest
+from bridge_double import BridgeDouble, BridgeProfile, SessionStatus
 from custom_components.whatsapp_gateway.const import (
     CONF_SESSION,
     DOMAIN,
@@ -639,37 +638,15 @@ async def test_d1_reconnect_from_pairing_required_never_starts_or_restarts(
     assert state_of(hass, STATE) == "pairing_required"
 
 
-@pytest.fixture
-def failing_status_checks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Arm with `failures.append(n)`: the next n `GET /api/sessions/{s}` answer HTTP 500.
-
-    The double has no such fault switch; this wraps its handler before the double starts.
-    """
-    failures: list[int] = []
-    original = double_rest._get_session
-
-    async def get_session(request: web.Request) -> web.StreamResponse:
-        if failures and failures[0] > 0:
-            failures[0] -= 1
-            return web.json_response(
-                {"statusCode": 500, "message": "Internal server error"}, status=500
-            )
-        return await original(request)
-
-    monkeypatch.setattr(double_rest, "_get_session", get_session)
-    return failures
-
-
 async def test_d2_one_failed_status_check_with_the_stream_up_is_no_disconnect(
     hass: HomeAssistant,
-    failing_status_checks: list[int],
     make_bridge: MakeBridge,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    bridge = await make_bridge(GOWS)  # after the fault is in place
+    bridge = await make_bridge(GOWS)
     await setup_connected(hass, make_entry(hass, bridge))
     bridge.clear_requests()
-    failing_status_checks.append(1)
+    bridge.fail_requests("GET", f"/api/sessions/{SESSION}", status=500)
     await advance(hass, freezer, 60)
     failed = [
         r for r in bridge.requests if r.path == f"/api/sessions/{SESSION}" and r.status == 500
