@@ -3,8 +3,10 @@
 Seeded. Between batches of messages the double closes the stream (1000, 1001, 1011), cuts
 it without a close frame, goes half-open, stalls the stream (the session stays WORKING but
 no events flow until the client opens a new stream, as the WAHA bug does) or restarts
-(unreachable for a few seconds). Whatever the stream misses lands in the chat history.
-Asserted: every message is delivered exactly once, each chat's in the order sent.
+(unreachable for a few seconds, the abrupt kind: sockets closed with 1001, the session back
+on its own). Whatever the stream misses lands in the chat history. Asserted: every message
+is delivered exactly once, each chat's in the order sent. On every bridge profile of the
+suite (conftest.py): the engines address and serialize messages differently.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from custom_components.whatsapp_gateway.const import EVENT_MESSAGE_RECEIVED
 
 from ..conftest import SESSION
 from ..helpers import CONNECTED, advance, setup_connected, state_of
+from .conftest import on_profiles
 
 SEED = 10_000
 MESSAGES = 10_000
@@ -30,6 +33,8 @@ BATCH = 20  # messages per simulated second
 FAULT_CHANCE = 0.1  # per batch, while the link is up and no fault is running
 CHATS = [f"49151000000{n:02d}@c.us" for n in range(10)] + ["120363000000000001@g.us"]
 FAULTS = ["close_1000", "close_1001", "close_1011", "cut", "half_open", "stall", "restart"]
+
+pytestmark = on_profiles()
 
 
 async def test_ten_thousand_messages_through_chaos(

@@ -1,4 +1,8 @@
-"""No hammering, counted at the bridge: a rejected key, a logout, six hours of a dead bridge."""
+"""No hammering, counted at the bridge: a rejected key, a logout, six hours of a dead bridge.
+
+Each on every bridge profile of the suite (conftest.py): GOWS keeps ``me`` after a logout
+from the phone, NOWEB and WEBJS do not, so the logout takes a different path on each.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +21,12 @@ from custom_components.whatsapp_gateway.link.backoff import BackoffPolicy
 
 from ..conftest import SESSION
 from ..helpers import CONNECTED, STATE, advance, settle, setup_connected, wait_for_state
+from .conftest import on_profiles
 
 SIX_HOURS = 6 * 3600
 NEW_KEY = "rotated-key-5555555555"
+
+pytestmark = on_profiles()
 
 
 async def six_hours_of_polls(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
@@ -32,6 +39,7 @@ async def test_rejected_key_zero_requests_until_reauth(
     bridge: BridgeDouble,
     config_entry: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
+    report: Callable[[str, object], None],
 ) -> None:
     await setup_connected(hass, config_entry)
     bridge.rotate_api_key(NEW_KEY)
@@ -44,6 +52,7 @@ async def test_rejected_key_zero_requests_until_reauth(
 
     await six_hours_of_polls(hass, freezer)
     # Not one REST call, not one WebSocket upgrade in six hours.
+    report("rejected key for 6 h: requests and upgrades", bridge.count_requests())
     assert bridge.count_requests() == 0
 
     flow = next(
@@ -62,6 +71,7 @@ async def test_logout_at_most_one_restart_in_six_hours(
     bridge: BridgeDouble,
     config_entry: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
+    report: Callable[[str, object], None],
 ) -> None:
     await setup_connected(hass, config_entry)
     bridge.clear_requests()
@@ -79,6 +89,10 @@ async def test_logout_at_most_one_restart_in_six_hours(
         for record in bridge.requests
         if record.method == "POST" and record.path.startswith("/api/sessions/")
     ]
+    report(
+        "logged out for 6 h: session control calls",
+        ", ".join(path.rsplit("/", 1)[-1] for path in control) or "none",
+    )
     assert control == [f"/api/sessions/{SESSION}/restart"]
     assert bridge.session(SESSION).status == SessionStatus.FAILED
     assert hass.states.get(STATE).state == "pairing_required"  # type: ignore[union-attr]

@@ -352,6 +352,11 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
             self._record.explain_outage(reason_if_lost)
         if previous is ConnectionState.CONNECTED:
             self.incoming.mark_gap()
+            since = self._record.connected_since
+            if since is not None and (now - since).total_seconds() >= BACKOFF_RESET_AFTER:
+                # A healthy link: whatever took it down (a bridge restart goes through the
+                # session's STOPPED first), the next outage backs off from the first step.
+                self._retry.attempt = 0
             self._record.lost(now, reason_if_lost)
             if reason_if_lost is not DisconnectReason.MANUAL:
                 self.unstable_link.track_drop(now.timestamp(), reason_if_lost)

@@ -84,6 +84,8 @@ class SessionControl:
         """The session is missing or not allowed: the link waits for the user, no polling."""
         # Our own restart is under way: the STOPPED it passes through is no news.
         self._restarting = False
+        # The session's NOWEB store was on (seen, or turned on by the repair): keep it on.
+        self._store_wanted = False
 
     @callback
     def async_watch(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
@@ -118,6 +120,7 @@ class SessionControl:
         """Apply a status read over REST; watchers hear of it only when it changed."""
         # A stopped session read over REST is stopped, whatever we asked of it before.
         self._restarting = False
+        self._store_wanted = self._store_wanted or info.noweb_store
         changed = info.status is not self.status
         await self._async_apply_status(info.status, info.raw_status, info.me)
         if changed:
@@ -238,9 +241,22 @@ class SessionControl:
             self._started_this_episode = True
             link.set_state(ConnectionState.CONNECTING, DisconnectReason.SESSION_STOPPED)
             LOGGER.info("The WhatsApp session %s is stopped; starting it", link.session_name)
+            if self._store_wanted and not link.client.capabilities.history:
+                # WAHA Core before 2026.6.1 forgets the session's config when it restarts:
+                # the store that was on goes on again with the start (PUT, then start).
+                await self._async_restore_store()
             await self.async_control("start")
             return
         link.set_state(ConnectionState.STOPPED, DisconnectReason.SESSION_STOPPED)
+
+    async def _async_restore_store(self) -> None:
+        link = self._link
+        try:
+            await link.client.enable_history(link.session_name)
+        except WahaError as err:
+            LOGGER.debug("Could not turn the NOWEB store on again: %s", err)
+        else:
+            LOGGER.info("Turned the NOWEB store of session %s on again", link.session_name)
 
     async def async_control(self, action: Literal["start", "restart"]) -> None:
         """Start or restart the session; its new status arrives as an event or poll."""
@@ -304,6 +320,7 @@ class SessionControl:
         link = self._link
         self._started_this_episode = True
         info = await link.client.enable_history(link.session_name)
+        self._store_wanted = True
         if info.status is SessionStatus.STOPPED:
             # The bridge restarts only a running session; the store needs a start to work.
             info = await link.client.start_session(link.session_name)
