@@ -102,8 +102,11 @@ class EventStream:
         if self._closing:
             return
         self._closing = True
-        await self._websocket.close()
-        # aiohttp 3.14 re-arms the heartbeat when the close reply arrives: the reset is queued
-        # with call_soon after close() cancelled it. Let it run, then cancel it for good.
-        await asyncio.sleep(0)
-        self._websocket._cancel_heartbeat()  # noqa: SLF001
+        try:
+            await self._websocket.close()
+            # aiohttp 3.14 re-arms the heartbeat when the close reply arrives: the reset is
+            # queued with call_soon after close() cancelled it. Let it run, then cancel it.
+            await asyncio.sleep(0)
+        finally:
+            # Also when the close itself is cancelled (an entry unloading meanwhile).
+            self._websocket._cancel_heartbeat()  # noqa: SLF001
