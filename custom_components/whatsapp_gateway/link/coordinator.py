@@ -277,22 +277,16 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         """The bridge link is down: schedule the next attempt with backoff."""
         if self._shut_down or self._state is ConnectionState.AUTH_FAILED:
             return
-        now = dt_util.utcnow()
-        connected_since = self._record.connected_since
-        if (
-            connected_since is not None
-            and (now - connected_since).total_seconds() >= BACKOFF_RESET_AFTER
-        ):
-            self._retry.attempt = 0
-        # A healthy link closed by the bridge: try again at once (the first try is free).
-        at_once = self._state is ConnectionState.CONNECTED and self._retry.attempt == 0
-        if self._state is ConnectionState.CONNECTED:
+        was_connected = self._state is ConnectionState.CONNECTED
+        if was_connected:
             LOGGER.info("Lost the WhatsApp link to %s (%s): %s", self.client.origin, reason, detail)
         else:
             LOGGER.debug("The bridge at %s is not reachable: %s", self.client.origin, detail)
         self.session.bridge_lost()
+        # Leaving a healthy link resets the backoff (set_state); such a link closed by the
+        # bridge is tried again at once (the first try is free).
         self.set_state(ConnectionState.RECONNECTING, reason)
-        self._retry.schedule(at_once=at_once)
+        self._retry.schedule(at_once=was_connected and self._retry.attempt == 0)
         self.publish()
 
     def _retry_now(self) -> None:
