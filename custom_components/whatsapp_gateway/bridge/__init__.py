@@ -3,12 +3,16 @@
 Nothing here imports Home Assistant; the caller injects the `aiohttp.ClientSession`.
 """
 
+from .capabilities import BridgeCapabilities
 from .client import DEFAULT_STREAM_EVENTS, WahaClient
 from .errors import (
     WahaAuthError,
     WahaConnectionError,
+    WahaEditionError,
     WahaError,
+    WahaNotImplementedError,
     WahaResponseError,
+    WahaRouteMissingError,
     WahaSessionNotFoundError,
     WahaSessionStatusError,
     WahaStreamClosedError,
@@ -21,11 +25,15 @@ from .models import (
     SessionStatus,
     StreamEvent,
     WaMessage,
+    WaPollVote,
+    WaReaction,
+    bare_message_id,
 )
 from .stream import EventStream
 
 __all__ = [
     "DEFAULT_STREAM_EVENTS",
+    "BridgeCapabilities",
     "ChatSummary",
     "EventStream",
     "Me",
@@ -34,12 +42,18 @@ __all__ = [
     "SessionStatus",
     "StreamEvent",
     "WaMessage",
+    "WaPollVote",
+    "WaReaction",
     "WahaAuthError",
     "WahaClient",
     "WahaConnectionError",
+    "WahaEditionError",
     "WahaError",
+    "WahaNotImplementedError",
     "WahaResponseError",
+    "WahaRouteMissingError",
     "WahaSessionNotFoundError",
     "WahaSessionStatusError",
     "WahaStreamClosedError",
+    "bare_message_id",
 ]

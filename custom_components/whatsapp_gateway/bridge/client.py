@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -19,7 +19,13 @@ import aiohttp
 from yarl import URL
 
 from . import decoding
-from .capabilities import BridgeCapabilities
+from .capabilities import (
+    FEATURE_MARK_READ,
+    FEATURE_POLLS,
+    FEATURE_REACTIONS,
+    FEATURE_TYPING,
+    BridgeCapabilities,
+)
 from .errors import (
     WahaAuthError,
     WahaConnectionError,
@@ -32,7 +38,16 @@ from .errors import (
     WahaSessionStatusError,
     WahaStoreDisabledError,
 )
-from .models import ChatSummary, Me, ServerVersion, SessionInfo, SessionStatus, WaMessage
+from .models import (
+    ChatSummary,
+    Me,
+    ServerVersion,
+    SessionInfo,
+    SessionStatus,
+    WaMessage,
+    WaPollVote,
+    WaReaction,
+)
 from .stream import EventStream
 
 # The bridge holds a call for a session in the wrong status up to 10 s before its 422
@@ -41,8 +56,17 @@ DEFAULT_REQUEST_TIMEOUT = 15.0
 # New sessions keep their history on NOWEB (its store is off by default); other engines
 # ignore the setting.
 NEW_SESSION_CONFIG: dict[str, Any] = {"noweb": {"store": {"enabled": True, "fullSync": False}}}
-# `*` excludes engine.event; we only need these two and ignore anything else that arrives.
-DEFAULT_STREAM_EVENTS: tuple[str, ...] = ("session.status", "message")
+# `*` excludes engine.event; we ask only for these and ignore anything else that arrives.
+# `message.any` rather than `message`: it carries incoming messages on every engine (GOWS and
+# NOWEB merge "from me" and "from others", WEBJS maps whatsapp-web.js `message_create`,
+# which fires for both) plus your own, so the self chat can be heard.
+DEFAULT_STREAM_EVENTS: tuple[str, ...] = (
+    "session.status",
+    "message.any",
+    "message.reaction",
+    "poll.vote",
+    "poll.vote.failed",
+)
 
 
 class WahaClient:
@@ -307,14 +331,111 @@ class WahaClient:
         return message_id
 
     async def send_text(
-        self, session_name: str, chat_id: str, text: str, *, message_id: str | None = None
+        self,
+        session_name: str,
+        chat_id: str,
+        text: str,
+        *,
+        message_id: str | None = None,
+        reply_to: str | None = None,
     ) -> str:
-        """Send a text; return the sent message's id (the given one when the answer lacks it)."""
+        """Send a text; return the sent message's id (the given one when the answer lacks it).
+
+        `reply_to` (a serialized message id) quotes that message; every engine reads it, NOWEB
+        only when it still holds the quoted message (else it sends without the quote).
+        """
         body: dict[str, Any] = {"session": session_name, "chatId": chat_id, "text": text}
         if message_id is not None:
             body["id"] = message_id
+        if reply_to:
+            body["reply_to"] = reply_to
         data = await self._request("POST", "/api/sendText", json=body)
         return _sent_message_id(data) or message_id or ""
+
+    async def send_poll(
+        self,
+        session_name: str,
+        chat_id: str,
+        question: str,
+        options: Sequence[str],
+        *,
+        multiple_answers: bool = False,
+        reply_to: str | None = None,
+        message_id: str | None = None,
+    ) -> str:
+        """Send a poll (Core too); return its id, which votes name as `poll.id`.
+
+        Answers: GOWS `{id, _data}`, NOWEB a `WAMessage` (`id` serialized), WEBJS the
+        whatsapp-web.js message (`id._serialized`). A pre-generated `id` is sent like
+        `sendText`'s (in the 2026.7.1 OpenAPI; older releases ignore it).
+        """
+        body: dict[str, Any] = {
+            "session": session_name,
+            "chatId": chat_id,
+            "poll": {
+                "name": question,
+                "options": list(options),
+                "multipleAnswers": multiple_answers,
+            },
+        }
+        if message_id is not None:
+            body["id"] = message_id
+        if reply_to:
+            body["reply_to"] = reply_to
+        data = await self._talk(FEATURE_POLLS, self._request("POST", "/api/sendPoll", json=body))
+        return _sent_message_id(data) or message_id or ""
+
+    async def react(self, session_name: str, message_id: str, reaction: str) -> None:
+        """Put an emoji on a message (serialized id); an empty `reaction` removes ours.
+
+        `PUT /api/reaction` answers the sent reaction message (GOWS `{id, _data}`, NOWEB the
+        raw message, WEBJS nothing); only success matters here.
+        """
+        body = {"session": session_name, "messageId": message_id, "reaction": reaction}
+        await self._talk(FEATURE_REACTIONS, self._request("PUT", "/api/reaction", json=body))
+
+    async def send_seen(
+        self, session_name: str, chat_id: str, *, message_ids: Sequence[str] | None = None
+    ) -> None:
+        """Mark messages read (blue ticks).
+
+        With serialized `message_ids` (own ones are skipped by the bridge) GOWS and NOWEB read
+        exactly those; without, the bridge reads the chat's unread messages of the last 7
+        days (GOWS/NOWEB answer `{ids}`, NOWEB needs its store for that; WEBJS always reads
+        the whole chat).
+        """
+        body: dict[str, Any] = {"session": session_name, "chatId": chat_id}
+        if message_ids:
+            body["messageIds"] = list(message_ids)
+        await self._talk(FEATURE_MARK_READ, self._request("POST", "/api/sendSeen", json=body))
+
+    async def start_typing(self, session_name: str, chat_id: str) -> None:
+        """Show "typing…" in a chat until `stop_typing` (WhatsApp drops it after a while)."""
+        body = {"session": session_name, "chatId": chat_id}
+        await self._talk(FEATURE_TYPING, self._request("POST", "/api/startTyping", json=body))
+
+    async def stop_typing(self, session_name: str, chat_id: str) -> None:
+        """Stop showing "typing…" in a chat."""
+        body = {"session": session_name, "chatId": chat_id}
+        await self._talk(FEATURE_TYPING, self._request("POST", "/api/stopTyping", json=body))
+
+    async def _talk(self, feature: str, request: Awaitable[Any]) -> Any:
+        """Await a talk call; a 501 (engine) or a missing route switches the feature off."""
+        try:
+            return await request
+        except WahaRouteMissingError, WahaNotImplementedError:
+            self.capabilities = self.capabilities.refusing(feature)
+            raise
+
+    def parse_reaction(self, payload: object) -> WaReaction:
+        """Read a `message.reaction` payload; `WahaResponseError` when unreadable."""
+        return WaReaction.parse(payload, own_chat_in_from=self.capabilities.own_chat_in_from)
+
+    def parse_poll_vote(self, payload: object, *, failed: bool = False) -> WaPollVote:
+        """Read a `poll.vote` (or, with `failed`, `poll.vote.failed`) payload."""
+        return WaPollVote.parse(
+            payload, failed=failed, own_chat_in_from=self.capabilities.own_chat_in_from
+        )
 
     async def lid_to_phone(self, session_name: str, lid: str) -> str | None:
         """The phone chat id (`...@c.us`) behind a hidden `@lid` id, when the bridge knows it."""

@@ -54,6 +54,8 @@ class Me:
 
     id: str
     push_name: str | None = None
+    lid: str | None = None
+    """The account's hidden id (`<digits>@lid`): GOWS and NOWEB report it, WEBJS does not."""
 
     @classmethod
     def parse(cls, data: object) -> Me | None:
@@ -64,7 +66,11 @@ class Me:
         me_id = obj.get("id")
         if not isinstance(me_id, str) or not me_id:
             return None
-        return cls(id=me_id, push_name=_optional_str(obj, "pushName"))
+        return cls(
+            id=me_id,
+            push_name=_optional_str(obj, "pushName"),
+            lid=_optional_str(obj, "lid") or None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +255,13 @@ class WaMessage:
     has_media: bool = False
     participant: str | None = None
     push_name: str | None = None
+    reply_to: str | None = None
+    """The quoted message's id as the bridge reports it (`replyTo.id`).
+
+    Every engine gives the bare WhatsApp id here (GOWS `contextInfo.stanzaID`, NOWEB
+    `contextInfo.stanzaId`, WEBJS `quotedMsg.id.id`), not the serialized
+    `<fromMe>_<chat>_<id>` form of `id`: compare with `bare_message_id(...)`.
+    """
 
     @classmethod
     def parse(cls, data: object, *, own_chat_in_from: bool | None = None) -> WaMessage:
@@ -279,6 +292,7 @@ class WaMessage:
             has_media=obj.get("hasMedia") is True,
             participant=_optional_str(obj, "participant") or None,
             push_name=_push_name(obj.get("_data")),
+            reply_to=_reply_to(obj.get("replyTo")),
         )
 
     @property
@@ -316,3 +330,171 @@ class ChatSummary:
         except WahaResponseError:
             last = None
         return cls(id=chat_id, name=_optional_str(obj, "name"), last_message=last)
+
+
+def _reply_to(data: object) -> str | None:
+    """The quoted message's id from `replyTo` (`{id, participant, body}`; null when none)."""
+    if isinstance(data, str):
+        return data or None
+    if not isinstance(data, dict):
+        return None
+    return _message_id(data.get("id"))
+
+
+def bare_message_id(message_id: str) -> str:
+    """The WhatsApp id inside a serialized id: `true_123@c.us_ABC[_456@c.us]` gives `ABC`.
+
+    Quoted messages (`WaMessage.reply_to`) carry only this part on every engine; an id that
+    is not serialized is returned as it is.
+    """
+    parts = message_id.split("_")
+    if len(parts) in (3, 4) and parts[0] in ("true", "false") and parts[2]:
+        return parts[2]
+    return message_id
+
+
+def _chat_of_serialized(message_id: str | None) -> str | None:
+    """The chat inside a serialized id `<fromMe>_<chat>_<id>[_<participant>]`, else None."""
+    if not message_id:
+        return None
+    parts = message_id.split("_")
+    if len(parts) in (3, 4) and parts[0] in ("true", "false") and "@" in parts[1]:
+        return parts[1]
+    return None
+
+
+def _event_chat(
+    obj: dict[str, Any], own_id: str | None, chat_in_from: bool | None, from_me: bool
+) -> str | None:
+    """The chat of a reaction or a vote.
+
+    Its own serialized id names the chat from our side on every engine. Otherwise: GOWS and
+    NOWEB keep the chat in `from`; WEBJS has the chat in `to` (and the reactor in `from`);
+    NOWEB votes say `"me"` for you. A group on either side wins.
+    """
+    chat = _chat_of_serialized(own_id)
+    if chat is not None:
+        return chat
+    sent_from = _optional_str(obj, "from") or None
+    sent_to = _optional_str(obj, "to") or None
+    candidates = [c for c in (sent_from, sent_to) if c is not None and c != "me"]
+    for candidate in candidates:
+        if candidate.endswith("@g.us"):
+            return candidate
+    if chat_in_from is True and sent_from not in (None, "me"):
+        return sent_from
+    if chat_in_from is False and sent_to not in (None, "me"):
+        return sent_to
+    if from_me:
+        return sent_to if sent_to not in (None, "me") else sent_from
+    return candidates[0] if candidates else None
+
+
+def _event_sender(obj: dict[str, Any], chat_id: str, from_me: bool) -> str:
+    """Who acted: the participant in a group, else the chat (also for your own actions)."""
+    if from_me or not chat_id.endswith("@g.us"):
+        return chat_id
+    return _optional_str(obj, "participant") or chat_id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaReaction:
+    """A `message.reaction` event: an emoji put on (or taken off) a message.
+
+    Payload (`WAMessageReaction`, all engines): `{id, timestamp, from, fromMe, source, to,
+    participant, reaction: {text, messageId}}`; `text` is empty when the reaction was
+    removed. GOWS/NOWEB address it like a message (chat in `from`), WEBJS puts the reactor in
+    `from` and the chat in `to`.
+    """
+
+    id: str
+    """The reaction's own message id."""
+    message_id: str
+    """The serialized id of the message reacted to."""
+    chat_id: str
+    sender: str
+    from_me: bool
+    reaction: str
+    """The emoji; empty = removed."""
+    timestamp: float | None
+
+    @classmethod
+    def parse(cls, data: object, *, own_chat_in_from: bool | None = None) -> WaReaction:
+        """Parse a `message.reaction` payload; id, reacted-to id and chat are required."""
+        obj = _expect_object(data, "reaction")
+        reaction_id = _message_id(obj.get("id"))
+        inner = obj.get("reaction")
+        if reaction_id is None or not isinstance(inner, dict):
+            raise WahaResponseError("reaction: missing id or reaction")
+        message_id = _message_id(inner.get("messageId"))
+        if message_id is None:
+            raise WahaResponseError("reaction: missing the reacted-to message")
+        text = inner.get("text")
+        from_me = obj.get("fromMe") is True
+        chat_id = _event_chat(obj, reaction_id, own_chat_in_from, from_me)
+        if chat_id is None:
+            chat_id = _chat_of_serialized(message_id)
+        if not chat_id:
+            raise WahaResponseError("reaction: missing chat")
+        return cls(
+            id=reaction_id,
+            message_id=message_id,
+            chat_id=chat_id,
+            sender=_event_sender(obj, chat_id, from_me),
+            from_me=from_me,
+            reaction=text if isinstance(text, str) else "",
+            timestamp=_timestamp_seconds(obj.get("timestamp")),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaPollVote:
+    """A `poll.vote` (or `poll.vote.failed`) event: someone's choice on a poll.
+
+    Payload (`PollVotePayload`): `{vote: {id, from, to, fromMe, participant,
+    selectedOptions: [names], timestamp (ms)}, poll: {id, from, to, fromMe, participant}}`.
+    `poll.vote.failed` (GOWS, NOWEB) comes when the bridge could not decrypt the vote: no
+    options (GOWS `null`, NOWEB `[]`).
+    """
+
+    poll_id: str
+    chat_id: str
+    sender: str
+    from_me: bool
+    options: tuple[str, ...]
+    timestamp: float | None
+    failed: bool = False
+
+    @classmethod
+    def parse(
+        cls, data: object, *, failed: bool = False, own_chat_in_from: bool | None = None
+    ) -> WaPollVote:
+        """Parse a poll vote payload; the poll's id and the chat are required."""
+        obj = _expect_object(data, "poll vote")
+        vote, poll = obj.get("vote"), obj.get("poll")
+        if not isinstance(vote, dict) or not isinstance(poll, dict):
+            raise WahaResponseError("poll vote: missing vote or poll")
+        poll_id = _message_id(poll.get("id"))
+        if poll_id is None:
+            raise WahaResponseError("poll vote: missing poll id")
+        from_me = vote.get("fromMe") is True
+        chat_id = _event_chat(vote, _message_id(vote.get("id")), own_chat_in_from, from_me)
+        if chat_id is None:
+            chat_id = _chat_of_serialized(poll_id)
+        if not chat_id:
+            raise WahaResponseError("poll vote: missing chat")
+        selected = vote.get("selectedOptions")
+        options: list[str] = []
+        for option in selected if isinstance(selected, list) else ():
+            name = option.get("name") if isinstance(option, dict) else option
+            if isinstance(name, str) and name:
+                options.append(name)
+        return cls(
+            poll_id=poll_id,
+            chat_id=chat_id,
+            sender=_event_sender(vote, chat_id, from_me),
+            from_me=from_me,
+            options=tuple(options),
+            timestamp=_timestamp_seconds(vote.get("timestamp")),
+            failed=failed,
+        )
