@@ -18,7 +18,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from bridge_double import BridgeDouble, SessionStatus
 from custom_components.whatsapp_gateway.bridge import WahaClient
 from custom_components.whatsapp_gateway.compat import vol
-from custom_components.whatsapp_gateway.config_flow import build_unique_id, normalize_url
+from custom_components.whatsapp_gateway.config_flow import (
+    TALK_OPTIONS,
+    build_unique_id,
+    normalize_url,
+)
 from custom_components.whatsapp_gateway.const import (
     CONF_AUTO_START,
     CONF_BACKFILL_HOURS,
@@ -44,6 +48,10 @@ UNREACHABLE = "http://127.0.0.1:1"
 def user_input(bridge: BridgeDouble, **overrides: Any) -> dict[str, Any]:
     """What a user types into the user or reconfigure form."""
     return entry_data(bridge) | overrides
+
+
+# The options of the link itself (the talk options are a section of the form).
+LINK_DEFAULTS = {key: value for key, value in DEFAULT_OPTIONS.items() if key not in TALK_OPTIONS}
 
 
 def get_schema_suggested_value(schema: vol.Schema | None, key: str) -> Any:
@@ -587,7 +595,7 @@ async def test_options_defaults_shown(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "init"
     schema = result["data_schema"]
-    for key, value in DEFAULT_OPTIONS.items():
+    for key, value in LINK_DEFAULTS.items():
         assert get_schema_suggested_value(schema, key) == value
 
 
@@ -595,7 +603,7 @@ async def test_options_save_and_reload(
     hass: HomeAssistant, bridge: BridgeDouble, config_entry: MockConfigEntry
 ) -> None:
     hass.config_entries.async_update_entry(
-        config_entry, options={**DEFAULT_OPTIONS, CONF_HEARTBEAT: 20, "recipients": ["+49151"]}
+        config_entry, options={**LINK_DEFAULTS, CONF_HEARTBEAT: 20, "recipients": ["+49151"]}
     )
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
@@ -643,7 +651,7 @@ async def test_options_out_of_range(
     result = await hass.config_entries.options.async_init(config_entry.entry_id)
     with pytest.raises(InvalidData):
         await hass.config_entries.options.async_configure(
-            result["flow_id"], {**DEFAULT_OPTIONS, key: value}
+            result["flow_id"], {**LINK_DEFAULTS, key: value}
         )
     assert config_entry.options == {}
 

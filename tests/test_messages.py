@@ -75,6 +75,8 @@ async def test_live_message_fires_one_event_with_the_contract_fields(
         "is_group": False,
         "has_media": False,
         "buffered": False,
+        "from_me": False,
+        "reply_to": None,
     }
     state = hass.states.get(MESSAGE_ENTITY)
     assert state is not None

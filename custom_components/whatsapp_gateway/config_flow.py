@@ -15,12 +15,17 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_API_KEY, CONF_NAME, CONF_URL, CONF_VERIFY_SSL, UnitOfTime
 from homeassistant.core import callback
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    ConversationAgentSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -41,19 +46,27 @@ from .bridge.errors import WahaSessionNameError
 from .compat import vol
 from .const import (
     ATTR_TARGET,
+    CONF_ALLOWED_GROUPS,
+    CONF_ALLOWED_SENDERS,
+    CONF_ANSWER_BUFFERED,
     CONF_AUTO_START,
     CONF_BACKFILL_HOURS,
     CONF_BACKOFF_MAX,
+    CONF_CONVERSATION_AGENT,
+    CONF_DEBOUNCE,
+    CONF_GROUP_POLICY,
     CONF_HEARTBEAT,
     CONF_POLL_INTERVAL,
     CONF_PRESENCE_KEEPALIVE,
     CONF_QUEUE_TTL,
+    CONF_SELF_CHAT,
     CONF_SEND_RATE,
     CONF_SESSION,
     DEFAULT_OPTIONS,
     DEFAULT_SESSION,
     DEFAULT_URL,
     DOMAIN,
+    GROUP_POLICIES,
     LOGGER,
     SUBENTRY_RECIPIENT,
 )
@@ -122,6 +135,69 @@ OPTIONS_SCHEMA = vol.Schema(
         vol.Required(CONF_SEND_RATE, default=DEFAULT_OPTIONS[CONF_SEND_RATE]): _whole(1, 120),
     }
 )
+
+# Who may talk to the home, and who answers: a section of the options form.
+TALK_SECTION = "talk"
+TALK_OPTIONS = (
+    CONF_ALLOWED_SENDERS,
+    CONF_GROUP_POLICY,
+    CONF_ALLOWED_GROUPS,
+    CONF_SELF_CHAT,
+    CONF_CONVERSATION_AGENT,
+    CONF_DEBOUNCE,
+    CONF_ANSWER_BUFFERED,
+)
+_LIST_SELECTOR = TextSelector(TextSelectorConfig(multiple=True))
+TALK_SCHEMA = vol.Schema(
+    {
+        vol.Optional(CONF_ALLOWED_SENDERS): _LIST_SELECTOR,
+        vol.Required(CONF_GROUP_POLICY, default=DEFAULT_OPTIONS[CONF_GROUP_POLICY]): SelectSelector(
+            SelectSelectorConfig(
+                options=list(GROUP_POLICIES),
+                mode=SelectSelectorMode.DROPDOWN,
+                translation_key=CONF_GROUP_POLICY,
+            )
+        ),
+        vol.Optional(CONF_ALLOWED_GROUPS): _LIST_SELECTOR,
+        vol.Required(CONF_SELF_CHAT, default=DEFAULT_OPTIONS[CONF_SELF_CHAT]): BooleanSelector(),
+        vol.Optional(CONF_CONVERSATION_AGENT): ConversationAgentSelector(),
+        vol.Required(CONF_DEBOUNCE, default=DEFAULT_OPTIONS[CONF_DEBOUNCE]): _whole(
+            0, 60, UnitOfTime.SECONDS
+        ),
+        vol.Required(
+            CONF_ANSWER_BUFFERED, default=DEFAULT_OPTIONS[CONF_ANSWER_BUFFERED]
+        ): BooleanSelector(),
+    }
+)
+OPTIONS_FORM_SCHEMA = OPTIONS_SCHEMA.extend(
+    {vol.Optional(TALK_SECTION): section(TALK_SCHEMA, {"collapsed": True})}
+)
+
+
+def validated_talk_options(talk: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The talk section as stored (numbers as chat ids), and the errors by field."""
+    options: dict[str, Any] = {
+        key: talk[key] for key in TALK_OPTIONS if talk.get(key) not in (None, "")
+    }
+    errors: dict[str, str] = {}
+    senders: list[str] = []
+    for sender in talk.get(CONF_ALLOWED_SENDERS) or []:
+        try:
+            senders.append(normalize_target(sender))
+        except InvalidTargetError:
+            errors[CONF_ALLOWED_SENDERS] = "invalid_sender"
+    groups: list[str] = []
+    for group in talk.get(CONF_ALLOWED_GROUPS) or []:
+        try:
+            groups.append(normalize_target(group))
+        except InvalidTargetError:
+            errors[CONF_ALLOWED_GROUPS] = "invalid_group"
+        else:
+            if not groups[-1].endswith("@g.us"):
+                errors[CONF_ALLOWED_GROUPS] = "invalid_group"
+    options[CONF_ALLOWED_SENDERS] = list(dict.fromkeys(senders))
+    options[CONF_ALLOWED_GROUPS] = list(dict.fromkeys(groups))
+    return options, errors
 
 
 def normalize_url(url: str) -> str:
@@ -395,15 +471,39 @@ class WhatsAppGatewayOptionsFlow(OptionsFlowWithReload):
     """Tune the link; saving changed options reloads the entry."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show the link options, prefilled with the current values."""
+        """Show the link and talk options, prefilled with the current values."""
+        errors: dict[str, str] = {}
+        current = {**DEFAULT_OPTIONS, **self.config_entry.options}
         if user_input is not None:
-            # Keep option keys this form does not own.
-            return self.async_create_entry(data={**self.config_entry.options, **user_input})
+            link = {key: value for key, value in user_input.items() if key != TALK_SECTION}
+            talk_input = user_input.get(TALK_SECTION)
+            if talk_input is None:
+                # Saved without the section: the talk options stay as they are.
+                talk = {
+                    key: value
+                    for key, value in self.config_entry.options.items()
+                    if key in TALK_OPTIONS
+                }
+            else:
+                talk, errors = validated_talk_options(talk_input)
+            if not errors:
+                kept = {
+                    key: value
+                    for key, value in self.config_entry.options.items()
+                    if key not in TALK_OPTIONS
+                }
+                # Keep option keys this form does not own.
+                return self.async_create_entry(data={**kept, **link, **talk})
+        suggested = {
+            **current,
+            TALK_SECTION: {key: current[key] for key in TALK_OPTIONS if current[key] is not None},
+        }
+        if user_input is not None:
+            suggested = {**suggested, **user_input}
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(
-                OPTIONS_SCHEMA, {**DEFAULT_OPTIONS, **self.config_entry.options}
-            ),
+            data_schema=self.add_suggested_values_to_schema(OPTIONS_FORM_SCHEMA, suggested),
+            errors=errors,
         )
 
 

@@ -25,8 +25,20 @@ CONF_PRESENCE_KEEPALIVE: Final = "presence_keepalive"
 CONF_BACKFILL_HOURS: Final = "backfill_hours"
 CONF_QUEUE_TTL: Final = "queue_ttl"
 CONF_SEND_RATE: Final = "send_rate"
+# Talking to the home: who may, and who answers.
+CONF_ALLOWED_SENDERS: Final = "allowed_senders"
+CONF_GROUP_POLICY: Final = "group_policy"
+CONF_ALLOWED_GROUPS: Final = "allowed_groups"
+CONF_SELF_CHAT: Final = "self_chat"
+CONF_CONVERSATION_AGENT: Final = "conversation_agent"
+CONF_DEBOUNCE: Final = "debounce"
+CONF_ANSWER_BUFFERED: Final = "answer_buffered"
+GROUP_POLICY_ALL: Final = "all"
+GROUP_POLICY_ALLOWLIST: Final = "allowlist"
+GROUP_POLICY_NONE: Final = "none"
+GROUP_POLICIES: Final = (GROUP_POLICY_ALL, GROUP_POLICY_ALLOWLIST, GROUP_POLICY_NONE)
 
-DEFAULT_OPTIONS: Final[dict[str, int | bool]] = {
+DEFAULT_OPTIONS: Final[dict[str, Any]] = {
     CONF_HEARTBEAT: 30,
     CONF_POLL_INTERVAL: 60,
     CONF_BACKOFF_MAX: 300,
@@ -35,6 +47,13 @@ DEFAULT_OPTIONS: Final[dict[str, int | bool]] = {
     CONF_BACKFILL_HOURS: 24,
     CONF_QUEUE_TTL: 86400,
     CONF_SEND_RATE: 20,
+    CONF_ALLOWED_SENDERS: [],
+    CONF_GROUP_POLICY: GROUP_POLICY_ALL,
+    CONF_ALLOWED_GROUPS: [],
+    CONF_SELF_CHAT: False,
+    CONF_CONVERSATION_AGENT: None,
+    CONF_DEBOUNCE: 0,
+    CONF_ANSWER_BUFFERED: False,
 }
 
 
@@ -62,9 +81,23 @@ ATTR_TARGET: Final = "target"
 ATTR_MESSAGE: Final = "message"
 ATTR_QUEUE: Final = "queue"
 ATTR_TTL: Final = "ttl"
+ATTR_REPLY_TO: Final = "reply_to"
+SERVICE_REACT: Final = "react"
+ATTR_MESSAGE_ID: Final = "message_id"
+ATTR_REACTION: Final = "reaction"
+SERVICE_MARK_READ: Final = "mark_read"
+ATTR_CHAT_ID: Final = "chat_id"
+SERVICE_ASK: Final = "ask"
+ATTR_QUESTION: Final = "question"
+ATTR_OPTIONS: Final = "options"
+ATTR_TIMEOUT: Final = "timeout"
+ASK_DEFAULT_TIMEOUT: Final = 300
+ASK_MAX_TIMEOUT: Final = 86400
 
 EVENT_MESSAGE_RECEIVED: Final = "whatsapp_gateway_message_received"
 EVENT_MESSAGE_SENT: Final = "whatsapp_gateway_message_sent"
 EVENT_MESSAGE_FAILED: Final = "whatsapp_gateway_message_failed"
+EVENT_REACTION_RECEIVED: Final = "whatsapp_gateway_reaction_received"
+EVENT_POLL_VOTE: Final = "whatsapp_gateway_poll_vote"
 
 SUBENTRY_RECIPIENT: Final = "recipient"

@@ -29,8 +29,12 @@ EVENT_ATTRIBUTES = (
     "is_group",
     "has_media",
     "buffered",
+    "from_me",
+    "reply_to",
 )
-PRIVATE_ATTRIBUTES = frozenset({"message_id", "chat_id", "sender", "sender_name", "text"})
+PRIVATE_ATTRIBUTES = frozenset(
+    {"message_id", "chat_id", "sender", "sender_name", "text", "reply_to"}
+)
 
 MESSAGE = EventEntityDescription(
     key="message", translation_key="message", event_types=[EVENT_TYPE_RECEIVED]

@@ -40,6 +40,8 @@ IGNORED_CHATS = frozenset({"status@broadcast"})
 # Delivers one message (`buffered`: it came through a backfill). It may await (to look up a
 # sender) but must fire its events synchronously after its last await.
 type Deliver = Callable[[WaMessage, bool], Awaitable[None]]
+# Which messages become events at all.
+type Deliverable = Callable[[WaMessage], bool]
 
 
 class HistorySource(Protocol):
@@ -56,10 +58,14 @@ class HistorySource(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class BridgeHistory:
-    """`HistorySource` over the bridge client for one session."""
+    """`HistorySource` over the bridge client for one session.
+
+    In your self chat every message is your own: there all of them are read.
+    """
 
     client: WahaClient
     session_name: str
+    own_chats: Callable[[], frozenset[str]] = frozenset
 
     async def chats_overview(self, *, limit: int, offset: int) -> list[ChatSummary]:
         """A page of chats, newest activity first."""
@@ -70,13 +76,29 @@ class BridgeHistory:
     ) -> list[WaMessage]:
         """A page of a chat's incoming messages since `since`, oldest first."""
         return await self.client.chat_messages(
-            self.session_name, chat_id, since=since, limit=limit, offset=offset
+            self.session_name,
+            chat_id,
+            since=since,
+            limit=limit,
+            offset=offset,
+            from_me=None if chat_id in self.own_chats() else False,
         )
 
 
 def is_deliverable(message: WaMessage) -> bool:
     """Only incoming conversation messages become events (not our own, not stories)."""
     return not message.from_me and message.chat_id not in IGNORED_CHATS
+
+
+def self_chat_deliverable(own_chats: Callable[[], frozenset[str]]) -> Deliverable:
+    """Incoming conversation messages, and what you write in your own chat."""
+
+    def deliverable(message: WaMessage) -> bool:
+        if message.chat_id in IGNORED_CHATS:
+            return False
+        return not message.from_me or message.chat_id in own_chats()
+
+    return deliverable
 
 
 class MessageInbox:
@@ -89,10 +111,12 @@ class MessageInbox:
         *,
         clock: Callable[[], float],
         live_buffer_limit: int = LIVE_BUFFER_LIMIT,
+        deliverable: Deliverable = is_deliverable,
     ) -> None:
         """Deliver through `deliver(message, buffered)`; `clock` gives UTC seconds."""
         self.ledger = ledger
         self._deliver = deliver
+        self._deliverable = deliverable
         self._clock = clock
         self._held: deque[WaMessage] = deque()
         # Newest messages of chats, undelivered at the last stall check (see find_missed).
@@ -114,7 +138,7 @@ class MessageInbox:
 
     async def async_on_live(self, message: WaMessage) -> None:
         """A message from the stream: deliver now, or hold it while a backfill is due."""
-        if not is_deliverable(message):
+        if not self._deliverable(message):
             return
         if self.backfill_due or self.backfilling:
             if len(self._held) >= self._held_limit:
@@ -177,7 +201,7 @@ class MessageInbox:
         suspects: set[str] = set()
         for chat in await source.chats_overview(limit=OVERVIEW_PAGE, offset=0):
             last = chat.last_message
-            if last is None or last.timestamp is None or not is_deliverable(last):
+            if last is None or last.timestamp is None or not self._deliverable(last):
                 continue
             if last.timestamp < self.ledger.handled_before(floor):
                 break
@@ -260,7 +284,7 @@ class MessageInbox:
                 await asyncio.sleep(0)
 
     async def _deliver_once(self, message: WaMessage, *, buffered: bool) -> bool:
-        if not is_deliverable(message):
+        if not self._deliverable(message):
             return False
         if self.ledger.seen(message.id):
             return False

@@ -3,13 +3,17 @@
 The delivery logic (dedupe, cursors, backfill) is `inbox.MessageInbox`; this module turns
 each delivered message into a `whatsapp_gateway_message_received` event, tells the event
 entity, resolves hidden `@lid` senders to phone numbers when the bridge knows them, and keeps
-the ledger in storage. Message bodies and numbers are never logged.
+the ledger in storage. The sender policy (`policy.SenderPolicy`) decides what counts: a
+refused message fires nothing but is recorded as handled, so it is never replayed. Reactions
+and poll votes come live only (WAHA keeps no history of them) and fire their own events.
+An open question (`ask`) sees an answer before the policy: whom you asked may answer.
+Message bodies and numbers are never logged.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 import math
 from typing import Any
@@ -20,11 +24,21 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .bridge import WahaClient, WahaError, WaMessage
+from .bridge import WahaClient, WahaError, WaMessage, WaPollVote, WaReaction
 from .bridge.errors import WahaStoreDisabledError
-from .const import CONF_BACKFILL_HOURS, DOMAIN, EVENT_MESSAGE_RECEIVED, LOGGER, entry_option
-from .inbox import BridgeHistory, MessageInbox
+from .const import (
+    CONF_BACKFILL_HOURS,
+    DOMAIN,
+    EVENT_MESSAGE_RECEIVED,
+    EVENT_POLL_VOTE,
+    EVENT_REACTION_RECEIVED,
+    LOGGER,
+    entry_option,
+)
+from .inbox import BridgeHistory, MessageInbox, self_chat_deliverable
 from .ledger import MessageLedger
+from .own_sends import OwnSends
+from .policy import SenderPolicy
 from .storage import PeriodicSave
 
 STORAGE_VERSION = 1
@@ -37,8 +51,12 @@ MAX_BACKFILL_FAILURES = 3
 # Looked-up `@lid` senders remembered (unknown ones are asked again after a while).
 LID_CACHE_SIZE = 1000
 LID_RETRY_AFTER = timedelta(minutes=10)
+# Reactions and votes remembered to drop repeats (the bridge may send an event twice).
+RECENT_EVENTS = 1000
 
 type MessageListener = Callable[[dict[str, Any]], None]
+# Offered each message or vote before the policy; True = it answered an open question.
+type AnswerHook = Callable[[dict[str, Any]], bool]
 
 
 def inbox_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
@@ -57,11 +75,16 @@ class IncomingMessages:
         self._entry = entry
         self._client = client
         self._session_name = session_name
-        self._history = BridgeHistory(client, session_name)
+        self.policy = SenderPolicy.from_options(entry.options)
+        self._own_chats: frozenset[str] = frozenset()
+        self._history = BridgeHistory(client, session_name, self.own_chats)
         self._store = inbox_store(hass, entry.entry_id)
         self._saver = PeriodicSave(self._store, self._storage_data, SAVE_DELAY)
         self._backfill_hours = float(entry_option(entry, CONF_BACKFILL_HOURS))
         self._listeners: list[MessageListener] = []
+        self._responders: list[MessageListener] = []
+        self._answer_hooks: list[AnswerHook] = []
+        self._recent_events: OrderedDict[object, None] = OrderedDict()
         self._lids: OrderedDict[str, tuple[str | None, datetime]] = OrderedDict()
         self._device_id: str | None = None
         self._failures = 0
@@ -69,8 +92,13 @@ class IncomingMessages:
         # WhatsApp timestamps are whole seconds: a message of this very second is not handled.
         watermark = math.floor(_now())
         self.inbox = MessageInbox(
-            MessageLedger(watermark=watermark), self._async_deliver, clock=_now
+            MessageLedger(watermark=watermark),
+            self._async_deliver,
+            clock=_now,
+            deliverable=self_chat_deliverable(self.own_chats),
         )
+        self.own_sends = OwnSends(lambda: self.inbox.ledger, _now)
+        """Told of every send, so the gateway's own messages never come back as events."""
 
     async def async_load(self) -> None:
         """Restore the ledger; a brand-new entry starts now, so it replays no history."""
@@ -91,6 +119,70 @@ class IncomingMessages:
         """Call `listener` with each received message's event data."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
+
+    @callback
+    def async_add_responder(self, responder: MessageListener) -> CALLBACK_TYPE:
+        """Call `responder` with each received message that no open question took."""
+        self._responders.append(responder)
+        return lambda: self._responders.remove(responder)
+
+    @callback
+    def async_add_answer_hook(self, hook: AnswerHook) -> CALLBACK_TYPE:
+        """Offer `hook` every message and poll vote first (see `AnswerHook`)."""
+        self._answer_hooks.append(hook)
+        return lambda: self._answer_hooks.remove(hook)
+
+    def own_chats(self) -> frozenset[str]:
+        """Your self chat's ids when `self_chat` is on (its number and hidden id), else none."""
+        return self._own_chats
+
+    @callback
+    def set_account(self, account_ids: Iterable[str | None]) -> None:
+        """The account's chat ids, as the session reports them."""
+        if self.policy.self_chat:
+            self._own_chats = frozenset(chat for chat in account_ids if chat)
+
+    async def async_on_reaction(self, reaction: WaReaction) -> None:
+        """A reaction from the stream: fire `whatsapp_gateway_reaction_received` once."""
+        if not self._first_time(("reaction", reaction.id, reaction.reaction)):
+            return
+        sender = await self._async_sender(reaction.sender)
+        if not self._counts(reaction.chat_id, (reaction.sender, sender), reaction.from_me):
+            LOGGER.debug("Ignored a reaction the talk options do not allow")
+            return
+        self._hass.bus.async_fire(
+            EVENT_REACTION_RECEIVED,
+            {
+                "config_entry_id": self._entry.entry_id,
+                "device_id": self._get_device_id(),
+                "message_id": reaction.message_id,
+                "chat_id": reaction.chat_id,
+                "sender": sender,
+                "reaction": reaction.reaction,
+            },
+        )
+
+    async def async_on_poll_vote(self, vote: WaPollVote) -> None:
+        """A poll vote from the stream: fire `whatsapp_gateway_poll_vote` once."""
+        if vote.failed:
+            LOGGER.debug("The bridge could not read a poll vote")
+            return
+        if not self._first_time(("vote", vote.poll_id, vote.sender, vote.options, vote.timestamp)):
+            return
+        sender = await self._async_sender(vote.sender)
+        data: dict[str, Any] = {
+            "config_entry_id": self._entry.entry_id,
+            "device_id": self._get_device_id(),
+            "poll_id": vote.poll_id,
+            "chat_id": vote.chat_id,
+            "sender": sender,
+            "options": list(vote.options),
+        }
+        answered = self._offer_answer({**data, "from_me": vote.from_me, "vote": True})
+        if not answered and not self._counts(vote.chat_id, (vote.sender, sender), vote.from_me):
+            LOGGER.debug("Ignored a poll vote the talk options do not allow")
+            return
+        self._hass.bus.async_fire(EVENT_POLL_VOTE, data)
 
     @callback
     def mark_gap(self) -> None:
@@ -165,9 +257,9 @@ class IncomingMessages:
         return _now() - self._backfill_hours * 3600
 
     async def _async_deliver(self, message: WaMessage, buffered: bool) -> None:
-        sender = message.sender
-        if sender.endswith("@lid"):
-            sender = await self._async_resolve_lid(sender)
+        if self.own_sends.claims(message):
+            return  # the echo of a message the gateway is sending itself
+        sender = await self._async_sender(message.sender)
         timestamp = message.timestamp if message.timestamp is not None else _now()
         data: dict[str, Any] = {
             "config_entry_id": self._entry.entry_id,
@@ -181,12 +273,46 @@ class IncomingMessages:
             "is_group": message.is_group,
             "has_media": message.has_media,
             "buffered": buffered,
+            "from_me": message.from_me,
+            "reply_to": message.reply_to,
         }
         # From here on, synchronous: see `inbox.Deliver`.
+        self._schedule_save()
+        answered = self._offer_answer(data)
+        if not answered and not self._counts(
+            message.chat_id, (message.sender, sender), message.from_me
+        ):
+            LOGGER.debug("Ignored a message the talk options do not allow")
+            return
         self._hass.bus.async_fire(EVENT_MESSAGE_RECEIVED, data)
         for listener in list(self._listeners):
             listener(data)
-        self._schedule_save()
+        if not answered:
+            for responder in list(self._responders):
+                responder(data)
+
+    def _counts(self, chat_id: str, senders: tuple[str, str], from_me: bool) -> bool:
+        """Whether the talk options let it through (own ones only in your self chat)."""
+        if from_me and chat_id not in self._own_chats:
+            return False
+        return self.policy.allows(chat_id=chat_id, senders=senders, from_me=from_me)
+
+    def _offer_answer(self, data: dict[str, Any]) -> bool:
+        return any(hook(data) for hook in list(self._answer_hooks))
+
+    def _first_time(self, key: object) -> bool:
+        if key in self._recent_events:
+            return False
+        self._recent_events[key] = None
+        if len(self._recent_events) > RECENT_EVENTS:
+            self._recent_events.popitem(last=False)
+        return True
+
+    async def _async_sender(self, sender: str) -> str:
+        """The sender as a phone chat id where a hidden `@lid` id can be resolved."""
+        if sender.endswith("@lid"):
+            return await self._async_resolve_lid(sender)
+        return sender
 
     async def _async_resolve_lid(self, lid: str) -> str:
         """The phone chat id behind a hidden id when the bridge knows it, else the id."""

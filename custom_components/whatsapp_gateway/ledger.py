@@ -67,6 +67,16 @@ class MessageLedger:
             self._cursors.popitem(last=False)
         return True
 
+    def mark_handled(self, message_id: str) -> None:
+        """Remember a message that must never be delivered (one the gateway sent itself).
+
+        No cursor moves: the chat's incoming messages around it are still to be read.
+        """
+        self._seen.pop(message_id, None)
+        self._seen[message_id] = None
+        if len(self._seen) > self._max_ids:
+            self._seen.popitem(last=False)
+
     def since(self, chat_id: str, floor: float) -> float:
         """The oldest timestamp a backfill of the chat must ask for (`gte`)."""
         start = self._cursors.get(chat_id, self.watermark)

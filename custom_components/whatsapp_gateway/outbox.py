@@ -32,6 +32,10 @@ class QueuedMessage:
     attempts: int = 0
     attempted_at: float | None = None
     """When the first try went out: a bridge without message ids is searched from then on."""
+    reply_to: str | None = None
+    """The id of the message this one quotes."""
+    poll_options: tuple[str, ...] | None = None
+    """Set for a poll: `text` is its question."""
 
     def with_attempt(self, message_id: str | None, at: float) -> QueuedMessage:
         """The message about to be tried (again), under `message_id` when the bridge has ids."""
@@ -59,9 +63,19 @@ class QueuedMessage:
                 attempted_at=(
                     None if data.get("attempted_at") is None else float(data["attempted_at"])
                 ),
+                reply_to=None if data.get("reply_to") is None else str(data["reply_to"]),
+                poll_options=_poll_options(data.get("poll_options")),
             )
         except KeyError, TypeError, ValueError:
             return None
+
+
+def _poll_options(data: object) -> tuple[str, ...] | None:
+    if data is None:
+        return None
+    if not isinstance(data, list) or not all(isinstance(option, str) for option in data):
+        raise ValueError("poll options")
+    return tuple(data)
 
 
 class QueueFullError(Exception):

@@ -13,10 +13,10 @@ again). Queued messages go out oldest first on reconnect, within
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 import contextlib
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import uuid4
 
 from homeassistant.config_entries import ConfigEntry
@@ -61,6 +61,16 @@ def outbox_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
     return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.outbox", private=True)
 
 
+class OwnSends(Protocol):
+    """Told of every message the gateway sends, so it never comes back as a message to you."""
+
+    def sending(self, chat_id: str, text: str, message_id: str | None) -> None:
+        """A send is about to go out (under `message_id` when the bridge takes ids)."""
+
+    def sent(self, chat_id: str, message_id: str) -> None:
+        """The bridge took the message under `message_id`."""
+
+
 def _send_error(key: str, **placeholders: str) -> HomeAssistantError:
     return HomeAssistantError(
         translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
@@ -79,6 +89,7 @@ class OutgoingMessages:
         *,
         is_connected: Callable[[], bool],
         on_change: Callable[[], None],
+        own_sends: OwnSends | None = None,
     ) -> None:
         """Nothing is read until `async_load`."""
         self._hass = hass
@@ -86,6 +97,7 @@ class OutgoingMessages:
         self._client = client
         self._session_name = session_name
         self._is_connected = is_connected
+        self._own_sends = own_sends
         self._warned_rejected = False
         self._on_change = on_change
         self._ttl = float(entry_option(entry, CONF_QUEUE_TTL))
@@ -125,9 +137,19 @@ class OutgoingMessages:
         await self._saver.async_save_now()
 
     async def async_send(
-        self, chat_id: str, text: str, *, queue: bool = True, ttl: float | None = None
+        self,
+        chat_id: str,
+        text: str,
+        *,
+        queue: bool = True,
+        ttl: float | None = None,
+        reply_to: str | None = None,
+        poll_options: Sequence[str] | None = None,
     ) -> dict[str, Any]:
-        """Send now if the link is up and nothing waits; else queue (or raise)."""
+        """Send now if the link is up and nothing waits; else queue (or raise).
+
+        With `poll_options`, `text` is the question of a poll.
+        """
         now = _now()
         message = QueuedMessage(
             queue_id=uuid4().hex,
@@ -136,6 +158,10 @@ class OutgoingMessages:
             text=without_lone_surrogates(text),
             created=now,
             expires=now + (ttl if ttl is not None else self._ttl),
+            reply_to=reply_to,
+            poll_options=None
+            if poll_options is None
+            else tuple(without_lone_surrogates(option) for option in poll_options),
         )
         can_send_now = (
             self._is_connected()
@@ -209,10 +235,28 @@ class OutgoingMessages:
                 LOGGER.debug("The bridge has no message ids; matching retries by text instead")
         attempt = message.with_attempt(message_id, _now())
         on_attempt(attempt)
-        message_id = await self._client.send_text(
-            self._session_name, attempt.chat_id, attempt.text, message_id=attempt.message_id
-        )
+        if self._own_sends is not None:
+            self._own_sends.sending(attempt.chat_id, attempt.text, attempt.message_id)
+        if attempt.poll_options is not None:
+            message_id = await self._client.send_poll(
+                self._session_name,
+                attempt.chat_id,
+                attempt.text,
+                attempt.poll_options,
+                reply_to=attempt.reply_to,
+                message_id=attempt.message_id,
+            )
+        else:
+            message_id = await self._client.send_text(
+                self._session_name,
+                attempt.chat_id,
+                attempt.text,
+                message_id=attempt.message_id,
+                reply_to=attempt.reply_to,
+            )
         self._limiter.record(_now())
+        if self._own_sends is not None and message_id:
+            self._own_sends.sent(attempt.chat_id, message_id)
         return message_id
 
     async def _async_find_sent(self, message: QueuedMessage) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
@@ -12,25 +12,42 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 
+from .bridge import WahaError
+from .bridge.errors import WahaNotImplementedError, WahaRouteMissingError
 from .compat import vol
 from .const import (
+    ASK_DEFAULT_TIMEOUT,
+    ASK_MAX_TIMEOUT,
+    ATTR_CHAT_ID,
     ATTR_CONFIG_ENTRY_ID,
     ATTR_MESSAGE,
+    ATTR_MESSAGE_ID,
+    ATTR_OPTIONS,
+    ATTR_QUESTION,
     ATTR_QUEUE,
+    ATTR_REACTION,
+    ATTR_REPLY_TO,
     ATTR_RESTART_SESSION,
     ATTR_TARGET,
+    ATTR_TIMEOUT,
     ATTR_TTL,
     DOMAIN,
+    SERVICE_ASK,
+    SERVICE_MARK_READ,
+    SERVICE_REACT,
     SERVICE_RECONNECT,
     SERVICE_SEND_MESSAGE,
 )
+from .models import ConnectionState
 from .targets import InvalidTargetError, normalize_target
 
 if TYPE_CHECKING:
-    from .coordinator import WhatsAppGatewayConfigEntry
+    from collections.abc import Awaitable
+
+    from .coordinator import WhatsAppGatewayConfigEntry, WhatsAppGatewayCoordinator
 
 RECONNECT_SCHEMA = vol.Schema(
     {
@@ -46,10 +63,44 @@ SEND_MESSAGE_SCHEMA = vol.Schema(
         vol.Required(ATTR_MESSAGE): cv.string,
         vol.Optional(ATTR_QUEUE, default=True): cv.boolean,
         vol.Optional(ATTR_TTL): vol.All(vol.Coerce(int), vol.Range(min=1, max=30 * 86400)),
+        vol.Optional(ATTR_REPLY_TO): vol.All(cv.string, vol.Length(min=1, max=256)),
     }
 )
 # WhatsApp refuses longer texts.
 MAX_MESSAGE_LENGTH = 65536
+# A reaction is one emoji: a few code points at most (a family emoji has eleven).
+MAX_REACTION_LENGTH = 32
+# WhatsApp polls have 2 to 12 options.
+MAX_OPTIONS = 12
+
+REACT_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_MESSAGE_ID): vol.All(cv.string, vol.Length(min=1, max=256)),
+        vol.Optional(ATTR_REACTION, default=""): vol.All(
+            vol.Any(None, cv.string), lambda value: value or "", vol.Length(max=MAX_REACTION_LENGTH)
+        ),
+    }
+)
+MARK_READ_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_CHAT_ID): cv.string,
+    }
+)
+ASK_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_TARGET): cv.string,
+        vol.Required(ATTR_QUESTION): cv.string,
+        vol.Optional(ATTR_OPTIONS): vol.All(
+            cv.ensure_list, [vol.All(cv.string, vol.Length(min=1, max=100))]
+        ),
+        vol.Optional(ATTR_TIMEOUT, default=ASK_DEFAULT_TIMEOUT): vol.All(
+            vol.Coerce(float), vol.Range(min=1, max=ASK_MAX_TIMEOUT)
+        ),
+    }
+)
 
 
 def _loaded_entry(hass: HomeAssistant, entry_id: str) -> WhatsAppGatewayConfigEntry:
@@ -89,11 +140,88 @@ async def _async_send_message(call: ServiceCall) -> ServiceResponse:
             translation_placeholders={"max": str(MAX_MESSAGE_LENGTH)},
         )
     result = await entry.runtime_data.outgoing.async_send(
-        chat_id, text, queue=call.data[ATTR_QUEUE], ttl=call.data.get(ATTR_TTL)
+        chat_id,
+        text,
+        queue=call.data[ATTR_QUEUE],
+        ttl=call.data.get(ATTR_TTL),
+        reply_to=call.data.get(ATTR_REPLY_TO),
     )
     if result["status"] == "sent":
         return {"status": "sent", "message_id": result["message_id"]}
     return {"status": "queued", "queue_id": result["queue_id"]}
+
+
+async def _async_react(call: ServiceCall) -> None:
+    entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    coordinator = _connected(entry)
+    await _bridge_call(
+        SERVICE_REACT,
+        coordinator.client.react(
+            coordinator.session_name, call.data[ATTR_MESSAGE_ID], call.data[ATTR_REACTION]
+        ),
+    )
+
+
+async def _async_mark_read(call: ServiceCall) -> None:
+    entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    chat_id = validated_target(call.data[ATTR_CHAT_ID])
+    coordinator = _connected(entry)
+    await _bridge_call(
+        SERVICE_MARK_READ, coordinator.client.send_seen(coordinator.session_name, chat_id)
+    )
+
+
+async def _async_ask(call: ServiceCall) -> ServiceResponse:
+    entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    chat_id = validated_target(call.data[ATTR_TARGET])
+    question: str = call.data[ATTR_QUESTION]
+    if not question.strip() or len(question) > MAX_MESSAGE_LENGTH:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_message",
+            translation_placeholders={"max": str(MAX_MESSAGE_LENGTH)},
+        )
+    options: list[str] | None = call.data.get(ATTR_OPTIONS)
+    if options is not None and (
+        not 2 <= len(options) <= MAX_OPTIONS
+        or len({option.strip().casefold() for option in options}) != len(options)
+        or not all(option.strip() for option in options)
+    ):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_options",
+            translation_placeholders={"max": str(MAX_OPTIONS)},
+        )
+    answer: dict[str, Any] = await entry.runtime_data.questions.async_ask(
+        chat_id, question, options, timeout=call.data[ATTR_TIMEOUT]
+    )
+    return answer
+
+
+def _connected(entry: WhatsAppGatewayConfigEntry) -> WhatsAppGatewayCoordinator:
+    """The entry's link, or a translated error when it is down (these calls are not queued)."""
+    coordinator = entry.runtime_data
+    if coordinator.state is not ConnectionState.CONNECTED:
+        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="not_connected")
+    return coordinator
+
+
+async def _bridge_call(action: str, request: Awaitable[None]) -> None:
+    """Await a bridge call; its failures as translated errors."""
+    try:
+        await request
+    except (WahaNotImplementedError, WahaRouteMissingError):
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="not_supported",
+            translation_placeholders={"action": action},
+        ) from None
+    except WahaError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="send_failed",
+            translation_placeholders={"error": str(err)},
+        ) from None
 
 
 def validated_target(target: str) -> str:
@@ -123,5 +251,17 @@ def async_setup_services(hass: HomeAssistant) -> None:
         SERVICE_SEND_MESSAGE,
         _async_send_message,
         schema=SEND_MESSAGE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    for name, handler, schema in (
+        (SERVICE_REACT, _async_react, REACT_SCHEMA),
+        (SERVICE_MARK_READ, _async_mark_read, MARK_READ_SCHEMA),
+    ):
+        hass.services.async_register(DOMAIN, name, handler, schema=schema)
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_ASK,
+        _async_ask,
+        schema=ASK_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )

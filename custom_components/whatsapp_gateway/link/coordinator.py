@@ -20,6 +20,8 @@ from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
+from ..ask import OpenQuestions
+from ..assist import AgentResponder
 from ..bridge import Me, ServerVersion, WahaAuthError, WahaClient, WahaError, WahaResponseError
 from ..bridge.errors import WahaSessionNameError
 from ..const import (
@@ -94,7 +96,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         self._presence_keepalive: bool = entry_option(entry, CONF_PRESENCE_KEEPALIVE)
 
         self.server: ServerVersion | None = None
-        self.me: Me | None = None
+        self._me: Me | None = None
 
         self._state = ConnectionState.CONNECTING
         self._record = LinkRecord(hass, entry.entry_id)
@@ -108,6 +110,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
             self.session_name,
             is_connected=lambda: self._state is ConnectionState.CONNECTED,
             on_change=self.publish,
+            own_sends=self.incoming.own_sends,
         )
         self._events = StreamReader(
             hass,
@@ -121,6 +124,22 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
             on_closed=self._link_lost,
         )
         self._history = HistoryKeeper(hass, entry, client, self.incoming, self._issues)
+        # Talking to the home: open questions (ask.py) and the agent's answers (assist.py).
+        self.questions = OpenQuestions(hass, entry, client, self.incoming, self.outgoing)
+        self.assist = AgentResponder.create(
+            hass, entry, client, self.session_name, self.incoming, self.outgoing
+        )
+
+    @property
+    def me(self) -> Me | None:
+        """The WhatsApp account, once the session said who it is."""
+        return self._me
+
+    @me.setter
+    def me(self, me: Me | None) -> None:
+        self._me = me
+        if me is not None:
+            self.incoming.set_account((me.id, me.lid))
 
     # ----------------------------------------------------------------------------------
     # Lifecycle
@@ -161,9 +180,12 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         self._retry.cancel()
         # Nobody would clear the warning once the entry stops watching the link.
         self.unstable_link.stop()
+        if self.assist is not None:
+            await self.assist.async_shutdown()
         # Nothing may be delivered after the ledger is written, or a restart repeats it.
         await self._events.async_stop()
         await self._history.async_stop()
+        self.questions.shutdown()
         await self.incoming.async_save()
         await self.outgoing.async_shutdown()
         await self._record.async_stop()

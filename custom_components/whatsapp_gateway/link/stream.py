@@ -167,20 +167,14 @@ class StreamReader:
             await self._incoming.async_on_live(message)
             return
         if event.event == "message.reaction":
-            on_reaction = getattr(self._incoming, "async_on_reaction", None)
-            if on_reaction is None:
-                return
             try:
                 reaction = self._client.parse_reaction(event.payload)
             except WahaResponseError:
                 self._warn_malformed("a reaction event without an id or a chat")
                 return
-            await on_reaction(reaction)
+            await self._incoming.async_on_reaction(reaction)
             return
         if event.event in ("poll.vote", "poll.vote.failed"):
-            on_poll_vote = getattr(self._incoming, "async_on_poll_vote", None)
-            if on_poll_vote is None:
-                return
             try:
                 vote = self._client.parse_poll_vote(
                     event.payload, failed=event.event == "poll.vote.failed"
@@ -188,7 +182,7 @@ class StreamReader:
             except WahaResponseError:
                 self._warn_malformed("a poll vote event without a poll or a chat")
                 return
-            await on_poll_vote(vote)
+            await self._incoming.async_on_poll_vote(vote)
             return
         status = event.session_status
         if status is None:
