@@ -35,6 +35,8 @@ IMMEDIATE: Final = {
         "delete_session",
         "drop_send_answers",
         "emit_message",
+        "emit_poll_vote",
+        "emit_reaction",
         "end_blip",
         "enter_pairing_code",
         "fail_requests",
@@ -43,6 +45,7 @@ IMMEDIATE: Final = {
         "heal",
         "inject_history",
         "logout_from_phone",
+        "refuse_calls",
         "require_passkey",
         "rotate_api_key",
         "rotate_qr",
@@ -53,10 +56,13 @@ IMMEDIATE: Final = {
         "send_huge",
         "send_raw_text",
         "set_chat_name",
+        "set_me_lid",
         "set_status",
         "stall_stream",
         "start_pairing",
         "stream_count",
+        "talk_state",
+        "write_in_self_chat",
     )
 }
 # fault name -> method name; these run in the background (they sleep, or take the listener down).

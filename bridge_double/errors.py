@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from http import HTTPStatus
+import time
 from typing import TYPE_CHECKING
 
 from .profile import DOCS_URL
@@ -160,6 +161,28 @@ def send_failed(status: int, message: str | None = None) -> ApiError:
     if status == 400:
         return ApiError(400, {"message": [text], "error": phrase, "statusCode": 400})
     return ApiError(status, {"message": text, "error": phrase, "statusCode": status})
+
+
+def internal(message: str, *, method: str, path: str, name: str = "Error") -> ApiError:
+    """500 of an error thrown inside an engine (``nestjs/AllExceptionsFilter.ts``).
+
+    The routes without a validation pipe (``sendPoll``, ``reaction``, ``sendSeen``, typing)
+    fail this way on a malformed body. The real answer also echoes the request body; the
+    double leaves it out (it may hold message text).
+    """
+    return ApiError(
+        500,
+        {
+            "statusCode": 500,
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "exception": {"message": message, "name": name},
+            "request": {"path": path, "method": method},
+        },
+    )
+
+
+BAD_MESSAGE_ID = "Message id be in format false_11111111111@c.us_AAAAAAAAAAAAAAAAAAAA[_participant]"
+"""``core/utils/ids.ts`` ``parseMessageIdSerialized`` for an id that is not serialized."""
 
 
 class AnswerDropped(Exception):  # noqa: N818 (a signal, not an error)

@@ -53,3 +53,16 @@ def b64url(size: int) -> str:
 def passkey_confirmation_code() -> str:
     """The code a passkey confirmation asks to compare with the phone's (``1234``)."""
     return f"{secrets.randbelow(10_000):04d}"
+
+
+def bare_message_id(message_id: str) -> str:
+    """``true_<chat>_<KEY>[_<participant>]`` -> ``KEY``; anything else as it is."""
+    parts = message_id.split("_")
+    if len(parts) in (3, 4) and parts[0] in ("true", "false"):
+        return parts[2]
+    return message_id
+
+
+def is_serialized(message_id: object) -> bool:
+    """Whether WAHA's ``parseMessageIdSerialized`` reads it (3 or 4 ``_``-separated parts)."""
+    return isinstance(message_id, str) and len(message_id.split("_")) in (3, 4)

@@ -93,12 +93,21 @@ class DoubleSession:
     history: ChatHistory = field(default_factory=ChatHistory)
     """chat id -> messages in timestamp order (see :class:`ChatHistory`)."""
     sent: list[JsonDict] = field(default_factory=list)
-    """Every performed ``sendText``, oldest first: ``chat_id``, ``text``, ``key``, ``message_id``.
+    """Every performed send, oldest first: ``chat_id``, ``text``, ``key``, ``message_id``,
+    ``kind`` (``text``, ``poll``, media) and ``reply_to``; polls add ``options``, ``multiple``.
 
     A send performed twice (the same ``key`` again) is recorded twice.
     """
     lids: dict[str, str] = field(default_factory=dict)
     """``<id>@lid`` -> ``<digits>@c.us``, for ``GET /api/{s}/lids/{lid}``."""
+    reactions: list[JsonDict] = field(default_factory=list)
+    """Every ``PUT /api/reaction``, oldest first: ``message_id``, ``chat_id``, ``reaction``."""
+    seen: list[JsonDict] = field(default_factory=list)
+    """Every ``sendSeen``: ``chat_id`` and ``message_ids`` (the ids it read; None: all, WEBJS)."""
+    typing: dict[str, bool] = field(default_factory=dict)
+    """chat id -> whether "typing…" shows now (``startTyping`` / ``stopTyping``)."""
+    typing_log: list[tuple[str, bool]] = field(default_factory=list)
+    """Every typing call in order: ``(chat_id, on)``."""
     generation: int = 0
     pairing_attempt: int = 0
     changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)

@@ -17,6 +17,16 @@ What is known from the source or the changelog, and what is assumed:
   metadata, are assumed to come with it too: 2026.2.1 has neither
   (``core/abc/session.abc.ts``, ``core/abc/manager.abc.ts``), the 2026.7.1 OpenAPI file
   has both, and nothing tells which release in between changed it.
+- Talking back (``api/chatting.controller.ts``, ``core/engines/*/session.*.core.ts``):
+  ``PUT /api/reaction``, ``POST /api/sendPoll``, ``sendSeen``, ``startTyping``/``stopTyping``
+  and ``reply_to`` work on all three engines in Core and Plus (casting a poll vote is Plus);
+  these routes have no validation pipe, so a malformed body fails inside the engine (500).
+  ``message.reaction`` and ``poll.vote`` come from every engine, ``poll.vote.failed`` from
+  GOWS and NOWEB only; ``replyTo.id`` is the bare id everywhere. The ``id`` of ``sendPoll``
+  (in the 2026.7.1 OpenAPI) is assumed honoured like ``sendText``'s. Your own chat ("Message
+  yourself") is assumed addressed by your ``@lid`` on GOWS and NOWEB when ``me`` has one
+  (WhatsApp's LID addressing; ``MeInfo.lid`` is set by GOWS and NOWEB only), by your number
+  on WEBJS.
 - Assumed alike in every edition and release: a graceful restart leaves sessions STOPPED
   unless ``WHATSAPP_START_SESSION`` names them (read for Core 2026.2.1 only); WEBJS names
   Chromium as its browser in Core and Chrome in Plus (``getBrowserExecutablePath`` picks
@@ -411,6 +421,158 @@ class BridgeProfile:
             "isGif": False,
             "links": [],
         }
+
+    # ------------------------------------------------------------- talking back
+
+    @property
+    def emits_poll_vote_failed(self) -> bool:
+        """``poll.vote.failed``: GOWS (undecryptable vote) and NOWEB (poll not found)."""
+        return self.engine in {"GOWS", "NOWEB"}
+
+    @property
+    def has_me_lid(self) -> bool:
+        """``MeInfo.lid``: GOWS and NOWEB report it (``getSessionMeInfo``), WEBJS does not."""
+        return self.engine in {"GOWS", "NOWEB"}
+
+    def self_chat_id(self, me: Mapping[str, Any]) -> str:
+        """The chat id of your own chat: your ``@lid`` on GOWS/NOWEB when known, else your id."""
+        lid = me.get("lid")
+        if self.has_me_lid and isinstance(lid, str) and lid:
+            return lid
+        return str(me["id"])
+
+    def read_all_answer(self, ids: list[str]) -> JsonDict:
+        """``sendSeen`` without ids reads the chat: GOWS/NOWEB ``{ids}``, WEBJS ``{ids: null}``."""
+        return {"ids": None if self.engine == "WEBJS" else ids}
+
+    def poll_content(self, name: str, options: list[str], multiple: bool) -> JsonDict:
+        """The proto poll message (NOWEB: ``selectableCount`` = all options when multiple)."""
+        count = len(options) if multiple else 1
+        return {
+            "pollCreationMessage": {
+                "name": name,
+                "options": [{"optionName": option} for option in options],
+                "selectableOptionsCount": count,
+            }
+        }
+
+    def poll_answer(self, answer: JsonDict, message: JsonDict) -> JsonDict:
+        """What ``sendPoll`` answers: GOWS ``{id, _data}``, NOWEB the WAMessage of the poll
+        (``toWAMessage``, raw message in ``_data``), WEBJS the whatsapp-web.js message."""
+        if self.engine == "NOWEB":
+            return dict(message, _data=answer)
+        if self.engine == "WEBJS":
+            answer = dict(answer, type="poll_creation", body="")
+            answer["_data"] = dict(answer["_data"], type="poll_creation", body="")
+        return answer
+
+    def reaction_answer(
+        self, *, chat_id: str, key: str, me_id: str, target: JsonDict, text: str, timestamp: int
+    ) -> JsonDict | None:
+        """What ``PUT /api/reaction`` answers (200): GOWS ``messageResponse`` of the reaction,
+        NOWEB Baileys' raw message, WEBJS nothing (``message.react`` returns undefined)."""
+        content = {"reactionMessage": {"key": target, "text": text}}
+        if self.engine == "GOWS":
+            member = me_id if _is_group(chat_id) else None
+            return {
+                "id": self.message_id(chat_id, key, from_me=True, participant=member),
+                "_data": content,
+            }
+        if self.engine == "NOWEB":
+            return {
+                "key": {"remoteJid": to_jid(chat_id), "fromMe": True, "id": key},
+                "message": content,
+                "messageTimestamp": str(timestamp),
+                "status": "PENDING",
+            }
+        return None
+
+    def reaction_event(
+        self,
+        *,
+        chat_id: str,
+        key: str,
+        reactor: str,
+        from_me: bool,
+        message_id: str,
+        text: str,
+        timestamp: int,
+    ) -> JsonDict:
+        """A ``message.reaction`` payload (``WAMessageReaction``) by ``reactor``.
+
+        GOWS/NOWEB (``processMessageReaction``) address it like a message: ``from`` the chat,
+        ``to``/``participant`` the reactor in a group (NOWEB: ``to`` the group, absent in
+        a direct chat). WEBJS: ``from`` the reactor, ``to`` the chat, ``participant`` the
+        reactor (``senderId``) everywhere. ``messageId`` is the reacted message's id.
+        """
+        group = _is_group(chat_id)
+        member = reactor if group else None
+        payload: JsonDict = {
+            "id": self.message_id(chat_id, key, from_me=from_me, participant=member),
+            "timestamp": timestamp,
+            "from": chat_id,
+            "fromMe": from_me,
+            "source": "app",
+            "to": member,
+            "participant": member,
+            "reaction": {"text": text, "messageId": message_id},
+        }
+        if self.engine == "NOWEB":
+            payload["to"] = chat_id if group else None
+            if not group:
+                del payload["to"], payload["participant"]
+        elif self.engine == "WEBJS":
+            payload.update({"from": reactor, "to": chat_id, "participant": reactor})
+        return payload
+
+    def poll_vote_event(
+        self,
+        *,
+        chat_id: str,
+        poll_id: str,
+        vote_key: str,
+        voter: str,
+        me_id: str,
+        options: list[str] | None,
+        timestamp_s: int,
+    ) -> JsonDict:
+        """A ``poll.vote`` payload (``PollVotePayload``) of ``voter`` on our poll ``poll_id``.
+
+        ``options`` None makes the ``poll.vote.failed`` one (GOWS ``selectedOptions: null``,
+        NOWEB ``[]``). GOWS (``toPollVotePayload``): the vote addressed like a message,
+        ``timestamp`` in ms, the poll via ``getDestination`` without me (``from: "me"`` in a
+        direct chat). NOWEB: both via ``getDestination`` without me (``to: "me"`` for a vote
+        in a direct chat), ms (failed: the message's seconds). WEBJS: ``getDestination`` with
+        me; the vote's id reuses the poll's key (``voteKey.id = pollKey.id``).
+        """
+        group = _is_group(chat_id)
+        member = voter if group else None
+        poll_key = poll_id.split("_")[2]
+        poll: JsonDict = {
+            "id": poll_id,
+            "to": chat_id,
+            "from": (me_id if self.engine == "WEBJS" else "me") if not group else me_id,
+            "fromMe": True,
+        }
+        if self.engine == "NOWEB" and group:
+            poll["from"] = "me"  # an API-sent poll has no participant in its key
+        key = poll_key if self.engine == "WEBJS" else vote_key
+        vote: JsonDict = {
+            "id": self.message_id(chat_id, key, from_me=False, participant=member),
+            "from": chat_id,
+            "fromMe": False,
+            "to": member,
+            "participant": member,
+            "selectedOptions": options,
+            "timestamp": timestamp_s * 1000 + 123,
+        }
+        if self.engine != "GOWS":
+            del vote["participant"]
+            vote["from"] = voter if group else chat_id
+            vote["to"] = chat_id if group else (me_id if self.engine == "WEBJS" else "me")
+        if self.engine == "NOWEB" and options is None:
+            vote.update(selectedOptions=[], timestamp=timestamp_s)
+        return {"vote": vote, "poll": poll, "_data": {}}
 
     def text_content(self, text: str) -> JsonDict:
         """The proto message of a text: NOWEB (Baileys) sends an ``extendedTextMessage``."""

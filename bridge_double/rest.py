@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import web
 from aiohttp.web_urldispatcher import MatchInfoError
 
-from . import errors, payloads, queries
+from . import errors, ids, payloads, queries
 from .auth import Access
 from .control import handle_fault
 from .model import DoubleSession, JsonDict, SessionStatus, Status
@@ -73,6 +73,11 @@ def build_app(double: BridgeDouble) -> web.Application:
         app.router.add_get("/api/{session}/new-message-id", _new_message_id)
     app.router.add_get("/api/{session}/status/new-message-id", _new_message_id)
     app.router.add_post("/api/sendText", _send_text)
+    app.router.add_post("/api/sendPoll", _send_poll)
+    app.router.add_put("/api/reaction", _reaction)
+    app.router.add_post("/api/sendSeen", _send_seen)
+    app.router.add_post("/api/startTyping", _typing)
+    app.router.add_post("/api/stopTyping", _typing)
     for kind in MEDIA_SENDS:
         app.router.add_post(f"/api/send{kind.capitalize()}", _send_media)
     app.router.add_get("/api/{session}/chats/overview", _overview)
@@ -457,15 +462,130 @@ async def _send_text(request: web.Request) -> web.StreamResponse:
         raise errors.bad_request("text must be a string")
     if key is not None and (not isinstance(key, str) or not key):
         raise errors.bad_request("id must be a string")
+    reply_to = _reply_to(request, body)
     if double.keys.check(request_key(request), name) is Access.FORBIDDEN:
         raise errors.forbidden()
     session = await _running_in(double, name, SessionStatus.WORKING)
     if (failure := double.send_faults.take_failure()) is not None:
         raise failure
-    message = await double.rest_send_text(session, chat_id=chat_id, text=text, key=key)
+    message = await double.rest_send_text(
+        session, chat_id=chat_id, text=text, key=key, reply_to=reply_to
+    )
     if double.send_faults.take_drop():
         raise errors.AnswerDropped
     return _json(message, 201)
+
+
+def _reply_to(request: web.Request, body: JsonDict) -> str | None:
+    """``reply_to``: a message id (serialized or bare); anything else fails in the engine."""
+    reply_to = body.get("reply_to")
+    if reply_to is None or reply_to == "":
+        return None
+    if not isinstance(reply_to, str):
+        raise _engine_error(request, "serialized.includes is not a function", "TypeError")
+    return reply_to
+
+
+def _engine_error(request: web.Request, message: str, name: str = "Error") -> errors.ApiError:
+    """500: the routes without a validation pipe fail inside the engine on a bad body."""
+    return errors.internal(message, method=request.method, path=request.path, name=name)
+
+
+async def _talk_session(
+    request: web.Request, body: JsonDict, call: str
+) -> tuple[BridgeDouble, DoubleSession]:
+    """The WORKING session of a talk call (403, 422 as sendText); 501 where refused."""
+    double = _double(request)
+    name = body.get("session", "default")
+    if not isinstance(name, str) or not name:
+        raise errors.bad_request("session must be a string")
+    request[RECORD].session = name
+    if double.keys.check(request_key(request), name) is Access.FORBIDDEN:
+        raise errors.forbidden()
+    session = await _running_in(double, name, SessionStatus.WORKING)
+    if call in double.refused_calls:
+        raise errors.not_implemented(double.engine)
+    return double, session
+
+
+def _chat_id(request: web.Request, body: JsonDict) -> str:
+    chat_id = body.get("chatId")
+    if not isinstance(chat_id, str) or not chat_id:
+        raise _engine_error(request, "Cannot read properties of undefined", "TypeError")
+    return chat_id
+
+
+async def _send_poll(request: web.Request) -> web.StreamResponse:
+    """``POST /api/sendPoll`` (Core too): 201 with the engine's answer; a bad poll: 500."""
+    body = await _body(request)
+    double, session = await _talk_session(request, body, "sendPoll")
+    chat_id = _chat_id(request, body)
+    poll = body.get("poll")
+    if not isinstance(poll, dict):
+        raise _engine_error(request, "Cannot read properties of undefined (reading 'name')")
+    name, options = poll.get("name"), poll.get("options")
+    if (
+        not isinstance(name, str)
+        or not isinstance(options, list)
+        or not all(isinstance(option, str) for option in options)
+    ):
+        raise _engine_error(request, "poll.name and poll.options are required", "TypeError")
+    key = body.get("id")
+    if not isinstance(key, str) or not key:
+        key = None
+    answer = await double.rest_send_poll(
+        session,
+        chat_id=chat_id,
+        name=name,
+        options=options,
+        multiple=poll.get("multipleAnswers") is True,
+        key=key,
+        reply_to=_reply_to(request, body),
+    )
+    return _json(answer, 201)
+
+
+async def _reaction(request: web.Request) -> web.StreamResponse:
+    """``PUT /api/reaction``: 200 with the engine's answer (WEBJS: empty); a bare id: 500."""
+    body = await _body(request)
+    double, session = await _talk_session(request, body, "reaction")
+    message_id, reaction = body.get("messageId"), body.get("reaction")
+    if not isinstance(message_id, str) or not ids.is_serialized(message_id):
+        raise _engine_error(request, errors.BAD_MESSAGE_ID)
+    if not isinstance(reaction, str):
+        raise _engine_error(request, "reaction must be a string", "TypeError")
+    answer = double.rest_react(session, message_id=message_id, reaction=reaction)
+    return web.Response(status=200) if answer is None else _json(answer, 200)
+
+
+async def _send_seen(request: web.Request) -> web.StreamResponse:
+    """``POST /api/sendSeen``: given ids (201, empty) or the chat's unread ones (``{ids}``)."""
+    body = await _body(request)
+    double, session = await _talk_session(request, body, "sendSeen")
+    chat_id = _chat_id(request, body)
+    message_ids = body.get("messageIds")
+    wanted: list[str] = list(message_ids) if isinstance(message_ids, list) else []
+    if isinstance(body.get("messageId"), str) and body["messageId"]:
+        wanted.append(body["messageId"])
+    if not wanted:
+        if not double.profile.history_available(session.config):
+            raise errors.store_disabled()  # NOWEB reads the chat through its store
+        answer = double.rest_send_seen(session, chat_id=chat_id, message_ids=None)
+        return _json(answer, 201)
+    if not all(ids.is_serialized(item) for item in wanted):
+        raise _engine_error(request, errors.BAD_MESSAGE_ID)
+    double.rest_send_seen(session, chat_id=chat_id, message_ids=[str(i) for i in wanted])
+    return web.Response(status=201)
+
+
+async def _typing(request: web.Request) -> web.StreamResponse:
+    """``POST /api/startTyping`` / ``stopTyping``: 201 ``{"result": true}``."""
+    call = request.path.removeprefix("/api/")
+    body = await _body(request)
+    double, session = await _talk_session(request, body, call)
+    chat_id = _chat_id(request, body)
+    double.rest_typing(session, chat_id=chat_id, on=call == "startTyping")
+    return _json({"result": True}, 201)
 
 
 async def _send_media(request: web.Request) -> web.StreamResponse:

@@ -27,7 +27,7 @@ from .model import (
     coerce_status,
     make_me,
 )
-from .profile import BridgeProfile, is_weak_key, random_key
+from .profile import BridgeProfile, is_weak_key, random_key, to_jid
 from .request_log import RequestLog, RequestRecord
 from .rest import build_app
 from .sends import SendFaults
@@ -124,6 +124,8 @@ class BridgeDouble:
         """Armed ``fail_requests``: (method, path, HTTP status), one per failing answer."""
         self.send_faults = SendFaults()
         """Armed ``drop_send_answers`` / ``fail_sends`` faults."""
+        self.refused_calls: set[str] = set()
+        """Talk calls answering 501 (see :meth:`refuse_calls`)."""
 
     # ----------------------------------------------------------------- properties
 
@@ -831,6 +833,7 @@ class BridgeDouble:
         chat_name: str | None = None,
         message_id: str | None = None,
         stream: bool = True,
+        reply_to: str | None = None,
     ) -> JsonDict:
         """Store a message in the chat history and emit it, as the engine addresses it.
 
@@ -841,7 +844,8 @@ class BridgeDouble:
         incoming message (e.g. an ``@lid``); ``chat_name`` names the chat; ``message_id``
         overrides the generated id. With ``stream=False`` (and while the stream is stalled
         or the bridge is down) the message only lands in the history: the bridge got it
-        while no client listened.
+        while no client listened. ``reply_to`` (a message id) makes it quote that message:
+        ``replyTo`` ``{id, participant, body}`` with the bare id, as every engine reports it.
         """
         _LOGGER.info("fault: emit_message %s stream=%s", name, stream)
         session = self.session(name)
@@ -857,6 +861,8 @@ class BridgeDouble:
         )
         if message_id is not None:
             message["id"] = message_id
+        if reply_to is not None:
+            message["replyTo"] = self._reply_to(session, chat_id, reply_to)
         if has_media:
             url = f"{base}/api/files/{name}/{message['id']}.jpeg"
             message.update(
@@ -982,7 +988,13 @@ class BridgeDouble:
         )
 
     async def rest_send_text(
-        self, session: DoubleSession, *, chat_id: str, text: str, key: str | None
+        self,
+        session: DoubleSession,
+        *,
+        chat_id: str,
+        text: str,
+        key: str | None,
+        reply_to: str | None = None,
     ) -> JsonDict:
         """Perform ``POST /api/sendText``; the engine's answer (see ``BridgeProfile.send_answer``).
 
@@ -991,7 +1003,38 @@ class BridgeDouble:
         the engine makes its own, silently. ``sent`` records both.
         """
         return await self._send(
-            session, chat_id=chat_id, body=text, key=key, kind="text", content=None
+            session,
+            chat_id=chat_id,
+            body=text,
+            key=key,
+            kind="text",
+            content=None,
+            reply_to=reply_to,
+        )
+
+    async def rest_send_poll(
+        self,
+        session: DoubleSession,
+        *,
+        chat_id: str,
+        name: str,
+        options: list[str],
+        multiple: bool,
+        key: str | None,
+        reply_to: str | None = None,
+    ) -> JsonDict:
+        """Perform ``POST /api/sendPoll``: an own poll message (body null) in the history and
+        ``message.any``, recorded in ``sent`` (kind ``poll``); the engine's answer."""
+        content = self.profile.poll_content(name, options, multiple)
+        return await self._send(
+            session,
+            chat_id=chat_id,
+            body="",
+            key=key,
+            kind="poll",
+            content=content,
+            reply_to=reply_to,
+            extra={"question": name, "options": list(options), "multiple": multiple},
         )
 
     async def rest_send_media(
@@ -1012,6 +1055,8 @@ class BridgeDouble:
         key: str | None,
         kind: str,
         content: JsonDict | None,
+        reply_to: str | None = None,
+        extra: JsonDict | None = None,
     ) -> JsonDict:
         requested = key
         if key is None or not self.profile.honours_send_id:
@@ -1028,8 +1073,12 @@ class BridgeDouble:
             via_api=True,
             ack=1,
         )
-        if content is not None:
+        if kind == "poll":
+            message["body"] = None
+        elif content is not None:
             message["hasMedia"] = True
+        if reply_to:
+            message["replyTo"] = self._reply_to(session, chat_id, reply_to)
         session.history.add(chat_id, message)
         session.sent.append(
             {
@@ -1039,11 +1088,13 @@ class BridgeDouble:
                 "requested_key": requested,
                 "message_id": message["id"],
                 "kind": kind,
+                **({"reply_to": reply_to} if reply_to else {}),
+                **(extra or {}),
             }
         )
         self._emit(session.name, "message.any", message)
         await self.hub.flush()
-        return self.profile.send_answer(
+        answer = self.profile.send_answer(
             chat_id=chat_id,
             key=key,
             me_id=me_id,
@@ -1052,6 +1103,199 @@ class BridgeDouble:
             body=body,
             timestamp=timestamp,
         )
+        return self.profile.poll_answer(answer, message) if kind == "poll" else answer
+
+    def _reply_to(self, session: DoubleSession, chat_id: str, reply_to: str) -> JsonDict:
+        """``replyTo`` of a message quoting ``reply_to``: the bare id, its author and body."""
+        bare = ids.bare_message_id(reply_to)
+        quoted = next(
+            (
+                message
+                for message in reversed(session.history.get(chat_id, []))
+                if ids.bare_message_id(str(message.get("id"))) == bare
+            ),
+            None,
+        )
+        author: str | None = None
+        body: str | None = None
+        if quoted is not None:
+            body = quoted.get("body")
+            if quoted.get("fromMe"):
+                author = self._me_id(session)
+            else:
+                author = quoted.get("participant") or chat_id
+        return {"id": bare, "participant": author, "body": body, "_data": {}}
+
+    # ------------------------------------------------------------- talking back
+
+    def refuse_calls(self, calls: Iterable[str] = ()) -> None:
+        """The engine lacks these calls (``reaction``, ``sendPoll``, ``sendSeen``,
+        ``startTyping``, ``stopTyping``): they answer 501 NotImplementedByEngineError, as an
+        engine without them would. Empty: every call works again."""
+        calls = list(calls)
+        unknown = set(calls) - set(TALK_CALLS)
+        if unknown:
+            raise ValueError(f"unknown calls {sorted(unknown)}; known: {', '.join(TALK_CALLS)}")
+        _LOGGER.info("fault: refuse_calls %s", ",".join(calls) or "-")
+        self.refused_calls = set(calls)
+
+    def set_me_lid(self, name: str, lid: str) -> None:
+        """Give the account of ``name`` its ``@lid`` (reported in ``me`` on GOWS/NOWEB only)."""
+        _LOGGER.info("fault: set_me_lid %s", name)
+        session = self.session(name)
+        if session.me is not None and self.profile.has_me_lid:
+            session.me = dict(session.me, lid=_with_suffix(lid, "@lid"))
+
+    def self_chat_id(self, name: str = "default") -> str:
+        """The chat id of the account's own chat on this engine (see :meth:`write_in_self_chat`)."""
+        session = self.session(name)
+        return self.profile.self_chat_id(session.me or {"id": DEFAULT_ME_ID})
+
+    async def write_in_self_chat(
+        self, text: str, name: str = "default", *, timestamp: int | None = None
+    ) -> JsonDict:
+        """You write in your own chat ("Message yourself") from the phone.
+
+        Stored in the history and emitted as ``message.any`` only, ``fromMe: true``, in the
+        chat the engine uses: your ``@lid`` on GOWS/NOWEB once ``me`` has one (see
+        :meth:`set_me_lid`), else your number; WEBJS ``from`` and ``to`` are both you.
+        """
+        return await self.emit_message(
+            name, chat_id=self.self_chat_id(name), body=text, from_me=True, timestamp=timestamp
+        )
+
+    async def emit_reaction(
+        self,
+        name: str,
+        *,
+        message_id: str,
+        reaction: str,
+        chat_id: str | None = None,
+        participant: str | None = None,
+        from_me: bool = False,
+        timestamp: int | None = None,
+    ) -> JsonDict:
+        """A contact (``participant`` in a group) reacts to ``message_id``; ``""`` removes it.
+
+        Emitted as ``message.reaction`` (every engine) and never as a message; the chat
+        defaults to the one in the serialized ``message_id``. Returns the payload.
+        """
+        _LOGGER.info("fault: emit_reaction %s", name)
+        session = self.session(name)
+        chat = chat_id or message_id.split("_")[1]
+        me_id = self._me_id(session)
+        reactor = me_id if from_me else (participant or chat)
+        payload = self.profile.reaction_event(
+            chat_id=chat,
+            key=self.profile.new_message_key(),
+            reactor=reactor,
+            from_me=from_me,
+            message_id=message_id,
+            text=reaction,
+            timestamp=int(time.time()) if timestamp is None else timestamp,
+        )
+        if self.listening:
+            self._emit(name, "message.reaction", payload)
+            await self.hub.flush()
+        return payload
+
+    async def emit_poll_vote(
+        self,
+        name: str,
+        *,
+        poll_id: str,
+        options: list[str],
+        participant: str | None = None,
+        failed: bool = False,
+        timestamp: int | None = None,
+    ) -> JsonDict | None:
+        """A contact (``participant`` in a group) votes ``options`` on our poll ``poll_id``.
+
+        ``poll.vote``; with ``failed`` the bridge could not read the vote: ``poll.vote.failed``
+        on GOWS and NOWEB, nothing on WEBJS (None returned). Returns the payload.
+        """
+        _LOGGER.info("fault: emit_poll_vote %s failed=%s", name, failed)
+        session = self.session(name)
+        chat = poll_id.split("_")[1]
+        if failed and not self.profile.emits_poll_vote_failed:
+            return None
+        payload = self.profile.poll_vote_event(
+            chat_id=chat,
+            poll_id=poll_id,
+            vote_key=self.profile.new_message_key(),
+            voter=participant or chat,
+            me_id=self._me_id(session),
+            options=None if failed else list(options),
+            timestamp_s=int(time.time()) if timestamp is None else timestamp,
+        )
+        if self.listening:
+            self._emit(name, "poll.vote.failed" if failed else "poll.vote", payload)
+            await self.hub.flush()
+        return payload
+
+    def rest_react(
+        self, session: DoubleSession, *, message_id: str, reaction: str
+    ) -> JsonDict | None:
+        """Perform ``PUT /api/reaction``: recorded in ``session.reactions``; the answer."""
+        chat_id = message_id.split("_")[1]
+        session.reactions.append(
+            {"message_id": message_id, "chat_id": chat_id, "reaction": reaction}
+        )
+        parts = message_id.split("_")
+        target = {
+            "remoteJid": to_jid(chat_id),
+            "fromMe": parts[0] == "true",
+            "id": parts[2],
+        }
+        return self.profile.reaction_answer(
+            chat_id=chat_id,
+            key=self.profile.new_message_key(),
+            me_id=self._me_id(session),
+            target=target,
+            text=reaction,
+            timestamp=int(time.time()),
+        )
+
+    def rest_send_seen(
+        self, session: DoubleSession, *, chat_id: str, message_ids: list[str] | None
+    ) -> JsonDict | None:
+        """Perform ``sendSeen``: given ids (own ones skipped), else the chat's unread incoming
+        messages of the last 7 days (WEBJS: the whole chat, ids unknown). Read messages get
+        ack READ; recorded in ``session.seen``."""
+        messages = session.history.get(chat_id, [])
+        if message_ids is not None:
+            wanted = {i for i in message_ids if not i.startswith("true_")}
+            read = [m for m in messages if m.get("id") in wanted]
+            session.seen.append({"chat_id": chat_id, "message_ids": sorted(wanted)})
+            _mark_read(read)
+            return None
+        since = time.time() - READ_DAYS * 86400
+        unread = [
+            m
+            for m in messages
+            if not m.get("fromMe") and m.get("ack") == ACK_DEVICE and m["timestamp"] >= since
+        ]
+        if self.profile.engine == "WEBJS":
+            unread = [m for m in messages if not m.get("fromMe")]
+        _mark_read(unread)
+        answer = self.profile.read_all_answer([str(m["id"]) for m in unread])
+        session.seen.append({"chat_id": chat_id, "message_ids": answer["ids"]})
+        return answer
+
+    def talk_state(self, name: str = "default") -> JsonDict:
+        """What the clients did with session ``name``: reactions, read marks, typing, polls."""
+        session = self.session(name)
+        return {
+            "reactions": list(session.reactions),
+            "seen": list(session.seen),
+            "typing": dict(session.typing),
+            "polls": [sent for sent in session.sent if sent["kind"] == "poll"],
+        }
+
+    def rest_typing(self, session: DoubleSession, *, chat_id: str, on: bool) -> None:
+        """Perform ``startTyping`` / ``stopTyping``: recorded per chat and in order."""
+        session.typing[chat_id] = on
+        session.typing_log.append((chat_id, on))
 
     # --------------------------------------------------------- timed (CLI) helpers
 
@@ -1150,6 +1394,19 @@ class BridgeDouble:
     def spawn_background(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run a timed helper in the background; stop() cancels it."""
         return self._spawn(coro, background=True)
+
+
+TALK_CALLS = ("reaction", "sendPoll", "sendSeen", "startTyping", "stopTyping")
+READ_DAYS = 7
+"""``sendSeen`` without ids reads the last 7 days (``chatting.controller.ts``)."""
+ACK_DEVICE = 2
+ACK_READ = 3
+
+
+def _mark_read(messages: list[JsonDict]) -> None:
+    for message in messages:
+        message["ack"] = ACK_READ
+        message["ackName"] = "READ"
 
 
 def _with_suffix(chat_id: str, suffix: str) -> str:

@@ -5,16 +5,22 @@ Payload shapes are the ones WAHA 2026.2.1 builds per engine (`core/engines/*/ses
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
+from aiohttp import web
 import pytest
 
+from bridge_double import BridgeDouble, BridgeProfile, SessionStatus as DoubleStatus
 from custom_components.whatsapp_gateway.bridge import (
     DEFAULT_STREAM_EVENTS,
     BridgeCapabilities,
     Me,
     WahaClient,
+    WahaNotImplementedError,
     WahaResponseError,
+    WahaRouteMissingError,
     WaMessage,
     WaPollVote,
     WaReaction,
@@ -226,3 +232,135 @@ def test_client_parses_by_engine() -> None:
     reaction = client.parse_reaction(_reaction(id="R9", **{"from": BOB, "to": "491700000002@c.us"}))
     assert reaction.chat_id == "491700000002@c.us"
     assert client.parse_poll_vote(_vote(), failed=True).failed is True
+
+
+# ------------------------------------------------------------- against the double
+
+TALK_PROFILES = ["GOWS-2026.7.1-CORE", "NOWEB-2026.5.1-CORE", "WEBJS-2026.7.1-PLUS"]
+CHAT = "4917612345678@c.us"
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture(params=TALK_PROFILES)
+async def talking(request: pytest.FixtureRequest) -> AsyncIterator[BridgeDouble]:
+    double = BridgeDouble(api_key="k", profile=BridgeProfile.parse(request.param))
+    double.add_session("default", status=DoubleStatus.WORKING, paired=True, me_id=ME)
+    await double.start()
+    try:
+        yield double
+    finally:
+        await double.stop()
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_client_talks_to_every_engine(
+    http: aiohttp.ClientSession, talking: BridgeDouble
+) -> None:
+    client = WahaClient(http, talking.url, "k")
+    await client.version()
+    await client.get_session("default")
+    incoming = await talking.emit_message("default", chat_id=CHAT, body="hi")
+    sent = await client.send_text("default", CHAT, "answer", reply_to=incoming["id"])
+    assert sent == talking.session("default").sent[-1]["message_id"]
+    assert talking.session("default").sent[-1]["reply_to"] == incoming["id"]
+    poll_id = await client.send_poll(
+        "default", CHAT, "Lights?", ("On", "Off"), multiple_answers=True, reply_to=incoming["id"]
+    )
+    state = talking.talk_state()
+    assert poll_id == state["polls"][0]["message_id"]
+    assert (state["polls"][0]["options"], state["polls"][0]["multiple"]) == (["On", "Off"], True)
+    await client.react("default", incoming["id"], "👍")
+    await client.react("default", incoming["id"], "")
+    await client.send_seen("default", CHAT, message_ids=[incoming["id"]])
+    await client.send_seen("default", CHAT)
+    await client.start_typing("default", CHAT)
+    assert talking.talk_state()["typing"] == {CHAT: True}
+    await client.stop_typing("default", CHAT)
+    state = talking.talk_state()
+    assert [r["reaction"] for r in state["reactions"]] == ["👍", ""]
+    assert state["seen"][0] == {"chat_id": CHAT, "message_ids": [incoming["id"]]}
+    assert state["typing"] == {CHAT: False}
+    features = client.capabilities.as_dict()["features"]
+    assert all(features[name] for name in ("reactions", "polls", "typing", "mark_read"))
+
+    # A contact's reaction and vote, as the engine sends them, read by the client.
+    reaction = client.parse_reaction(
+        await talking.emit_reaction("default", message_id=sent, reaction="❤️")
+    )
+    assert (reaction.message_id, reaction.chat_id, reaction.sender) == (sent, CHAT, CHAT)
+    assert reaction.reaction == "❤️"
+    payload = await talking.emit_poll_vote("default", poll_id=poll_id, options=["Off"])
+    vote = client.parse_poll_vote(payload)
+    assert (vote.poll_id, vote.chat_id, vote.sender, vote.options) == (
+        poll_id,
+        CHAT,
+        CHAT,
+        ("Off",),
+    )
+    quoting = await talking.emit_message("default", chat_id=CHAT, body="yes", reply_to=sent)
+    assert client.parse_message(quoting).reply_to == bare_message_id(sent)
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_refusals_switch_features_off(
+    http: aiohttp.ClientSession, talking: BridgeDouble
+) -> None:
+    client = WahaClient(http, talking.url, "k")
+    await client.get_session("default")
+    talking.refuse_calls(["reaction", "sendPoll", "sendSeen", "startTyping"])
+    with pytest.raises(WahaNotImplementedError):
+        await client.react("default", f"false_{CHAT}_3EB0AB", "👍")
+    with pytest.raises(WahaNotImplementedError):
+        await client.send_poll("default", CHAT, "Q", ["a", "b"])
+    with pytest.raises(WahaNotImplementedError):
+        await client.send_seen("default", CHAT)
+    with pytest.raises(WahaNotImplementedError):
+        await client.start_typing("default", CHAT)
+    caps = client.capabilities
+    assert (caps.reactions, caps.polls, caps.poll_votes, caps.mark_read, caps.typing) == (
+        False,
+        False,
+        False,
+        False,
+        False,
+    )
+    assert caps.replies is True
+    # A bare id is no message id: the engine fails (500), nothing is switched off.
+    talking.refuse_calls()
+    fresh = WahaClient(http, talking.url, "k")
+    with pytest.raises(WahaResponseError) as err:
+        await fresh.react("default", "3EB0AB", "👍")
+    assert err.value.status == 500
+    assert fresh.capabilities.features_refused == frozenset()
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_missing_route_switches_off(http: aiohttp.ClientSession) -> None:
+    """An older or other bridge without the route: NestJS' 404 "Cannot POST ..."."""
+
+    async def handler(request: web.Request) -> web.Response:
+        body = {"message": f"Cannot POST {request.path}", "error": "Not Found", "statusCode": 404}
+        return web.json_response(body, status=404)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        client = WahaClient(http, f"http://127.0.0.1:{runner.addresses[0][1]}", "k")
+        client.capabilities = BridgeCapabilities(engine="GOWS")
+        with pytest.raises(WahaRouteMissingError):
+            await client.stop_typing("default", CHAT)
+        with pytest.raises(WahaRouteMissingError):
+            await client.send_seen("default", CHAT, message_ids=["x"])
+        assert client.capabilities.features_refused == {"typing", "mark_read"}
+        assert client.capabilities.polls is True
+    finally:
+        await runner.cleanup()
