@@ -119,15 +119,19 @@ def test_self_chat_deliverable_takes_own_messages_only_in_own_chats() -> None:
     assert not deliverable(own("d", "status@broadcast", "hi", from_me=False))
 
 
-def test_own_sends_with_ids_are_handled_in_the_ledger() -> None:
+def test_own_sends_with_ids_are_claimed_and_handled_in_the_ledger() -> None:
     ledger = MessageLedger(watermark=0)
     sends = OwnSends(lambda: ledger, lambda: 100.0)
-    sends.sending(ALICE, "lights on", "true_a@c.us_1")
-    assert ledger.seen("true_a@c.us_1")
+    # The id sent may be bare; the echo comes serialized.
+    sends.sending(ALICE, "lights on", "KEY1")
+    assert sends.claims(own(f"true_{ALICE}_KEY1", ALICE, "other text"))
+    assert not sends.claims(own(f"true_{ALICE}_KEY1", ALICE, "x", from_me=False))
+    assert not sends.claims(own(f"true_{ALICE}_KEY9", ALICE, "lights on"))
+    sends.sent(ALICE, f"true_{ALICE}_KEY1")
+    assert ledger.seen(f"true_{ALICE}_KEY1")
     assert ledger.cursor(ALICE) is None
-    sends.sent(ALICE, "true_a@c.us_2")
-    assert ledger.seen("true_a@c.us_2")
-    assert not sends.claims(own("x", ALICE, "lights on"))
+    assert sends.full_id("KEY1") == f"true_{ALICE}_KEY1"
+    assert sends.full_id("KEY9") is None
 
 
 def test_own_sends_without_ids_claim_the_echo_once() -> None:

@@ -24,7 +24,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .bridge import WahaClient, WahaError, WaMessage, WaPollVote, WaReaction
+from .bridge import WahaClient, WahaError, WaMessage, WaPollVote, WaReaction, bare_message_id
 from .bridge.errors import WahaStoreDisabledError
 from .const import (
     CONF_BACKFILL_HOURS,
@@ -85,6 +85,8 @@ class IncomingMessages:
         self._responders: list[MessageListener] = []
         self._answer_hooks: list[AnswerHook] = []
         self._recent_events: OrderedDict[object, None] = OrderedDict()
+        # WhatsApp id -> serialized id of recent messages, for the ids quotes carry.
+        self._received_ids: OrderedDict[str, str] = OrderedDict()
         self._lids: OrderedDict[str, tuple[str | None, datetime]] = OrderedDict()
         self._device_id: str | None = None
         self._failures = 0
@@ -274,10 +276,11 @@ class IncomingMessages:
             "has_media": message.has_media,
             "buffered": buffered,
             "from_me": message.from_me,
-            "reply_to": message.reply_to,
+            "reply_to": self._quoted_id(message.reply_to),
         }
         # From here on, synchronous: see `inbox.Deliver`.
         self._schedule_save()
+        self._remember_id(message.id)
         answered = self._offer_answer(data)
         if not answered and not self._counts(
             message.chat_id, (message.sender, sender), message.from_me
@@ -296,6 +299,21 @@ class IncomingMessages:
         if from_me and chat_id not in self._own_chats:
             return False
         return self.policy.allows(chat_id=chat_id, senders=senders, from_me=from_me)
+
+    def _quoted_id(self, quoted: str | None) -> str | None:
+        """A quote's id in the form of `message_id` where the message is known.
+
+        WAHA's quotes carry the bare WhatsApp id on every engine.
+        """
+        if quoted is None:
+            return None
+        key = bare_message_id(quoted)
+        return self.own_sends.full_id(key) or self._received_ids.get(key) or quoted
+
+    def _remember_id(self, message_id: str) -> None:
+        self._received_ids[bare_message_id(message_id)] = message_id
+        if len(self._received_ids) > RECENT_EVENTS:
+            self._received_ids.popitem(last=False)
 
     def _offer_answer(self, data: dict[str, Any]) -> bool:
         return any(hook(data) for hook in list(self._answer_hooks))

@@ -12,15 +12,17 @@ Pure logic: no Home Assistant, no I/O.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 
-from .bridge import WaMessage
+from .bridge import WaMessage, bare_message_id
 from .ledger import MessageLedger
 
 # An expected echo older than this is forgotten (the send failed or its answer got lost).
 ECHO_WINDOW = 60.0
 MAX_EXPECTED = 100
+# WhatsApp ids of recent sends remembered (the echo's id is serialized, the sent one may not).
+MAX_KEYS = 1000
 
 
 class OwnSends:
@@ -31,26 +33,30 @@ class OwnSends:
         self._ledger = ledger
         self._clock = clock
         self._expected: deque[tuple[str, str, float]] = deque(maxlen=MAX_EXPECTED)
+        self._keys: OrderedDict[str, str] = OrderedDict()
 
     def sending(self, chat_id: str, text: str, message_id: str | None) -> None:
         """A send is about to go out."""
         if message_id is not None:
-            self._ledger().mark_handled(message_id)
+            self._remember(message_id)
         else:
             self._expected.append((chat_id, text, self._clock()))
 
     def sent(self, chat_id: str, message_id: str) -> None:
         """The bridge answered with the id: from now on the ledger knows it."""
         self._ledger().mark_handled(message_id)
+        self._remember(message_id)
         for index, (expected_chat, _, _) in enumerate(self._expected):
             if expected_chat == chat_id:
                 del self._expected[index]
                 break
 
     def claims(self, message: WaMessage) -> bool:
-        """Whether an own message is the echo of a send still waiting for its answer."""
+        """Whether an own message is the echo of one of the gateway's sends."""
         if not message.from_me:
             return False
+        if bare_message_id(message.id) in self._keys:
+            return True
         oldest = self._clock() - ECHO_WINDOW
         while self._expected and self._expected[0][2] < oldest:
             self._expected.popleft()
@@ -59,3 +65,15 @@ class OwnSends:
                 del self._expected[index]
                 return True
         return False
+
+    def full_id(self, key: str) -> str | None:
+        """The id as the bridge serializes it of a recent send with the WhatsApp id `key`."""
+        return self._keys.get(key)
+
+    def _remember(self, message_id: str) -> None:
+        key = bare_message_id(message_id)
+        if key != message_id or key not in self._keys:
+            self._keys[key] = message_id
+        self._keys.move_to_end(key)
+        if len(self._keys) > MAX_KEYS:
+            self._keys.popitem(last=False)
