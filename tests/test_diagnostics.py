@@ -244,6 +244,31 @@ async def test_diagnostics_redact_the_key_and_names(
     assert diagnostics["transitions"][-1]["state"] == "connected"
 
 
+async def test_diagnostics_keep_the_allowed_numbers_and_groups_out(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    bridge: BridgeDouble,
+    config_entry: MockConfigEntry,
+) -> None:
+    hass.config_entries.async_update_entry(
+        config_entry,
+        options={
+            "allowed_senders": ["4917612345678@c.us"],
+            "group_policy": "allowlist",
+            "allowed_groups": ["120363025246125486@g.us"],
+            "conversation_agent": "conversation.home_assistant",
+        },
+    )
+    await setup_connected(hass, config_entry)
+    diagnostics = await diagnostics_of(hass, hass_client, config_entry)
+    options = diagnostics["entry"]["options"]
+    assert options["allowed_senders"] == "**REDACTED**"
+    assert options["allowed_groups"] == "**REDACTED**"
+    assert options["group_policy"] == "allowlist"
+    assert "4917612345678" not in str(diagnostics)
+    assert "120363025246125486" not in str(diagnostics)
+
+
 @pytest.mark.parametrize(
     ("host", "kind"),
     [

@@ -20,10 +20,27 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 from yarl import URL
 
-from .const import CONF_SESSION, DEFAULT_SESSION, SUBENTRY_RECIPIENT
+from .const import (
+    CONF_ALLOWED_GROUPS,
+    CONF_ALLOWED_SENDERS,
+    CONF_SESSION,
+    DEFAULT_SESSION,
+    SUBENTRY_RECIPIENT,
+)
 from .coordinator import WhatsAppGatewayConfigEntry, WhatsAppGatewayCoordinator
 
-TO_REDACT = {CONF_API_KEY, "id", "push_name", "unique_id", "title", "me", "target", "text"}
+TO_REDACT = {
+    CONF_API_KEY,
+    "id",
+    "push_name",
+    "unique_id",
+    "title",
+    "me",
+    "target",
+    "text",
+    CONF_ALLOWED_SENDERS,
+    CONF_ALLOWED_GROUPS,
+}
 
 # A WhatsApp address of a person, group, hidden (LID) id or channel: `491511234567@c.us`.
 _CHAT_ID = re.compile(
