@@ -14,6 +14,7 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant, ServiceResponse
+from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
@@ -223,6 +224,7 @@ async def test_in_a_group_only_a_reply_quoting_the_question_or_a_vote_answers(
     call = ask(hass, config_entry, GROUP, options=OPTIONS)
     poll = await question_out(bridge, 2)
     assert poll["kind"] == "poll"
+    await settle(hass)
     await bridge.emit_poll_vote(
         SESSION, poll_id=question["message_id"], options=["Yes"], participant=CAROL
     )
@@ -264,14 +266,16 @@ async def test_an_answer_that_comes_through_the_backfill_after_a_drop_counts(
     bridge.cut_streams()
     await wait_for_state(hass, CONNECTED, "off")
     freezer.tick(1)
-    # The bridge stores Bob's answer while nobody listens: only its history has it.
+    # The bridge stores Bob's answers while nobody listens: only its history has them.
     await bridge.emit_message(SESSION, chat_id=BOB, body="no")
+    await bridge.emit_message(SESSION, chat_id=BOB, body="definitely not")
     assert not call.done()
     await advance(hass, freezer, 2)
     await wait_for_state(hass, CONNECTED, "on")
+    # The first one answers; both fire their events.
     assert await call == answer(poll["message_id"], "no", "No")
-    await wait_for(lambda: len(events) == 1)
-    assert events[0].data["buffered"] is True
+    await wait_for(lambda: len(events) == 2)
+    assert [e.data["buffered"] for e in events] == [True, True]
 
 
 async def test_a_question_queued_while_offline_waits_for_its_answer_after_it_went_out(
@@ -286,6 +290,8 @@ async def test_a_question_queued_while_offline_waits_for_its_answer_after_it_wen
     call = ask(hass, config_entry, BOB, timeout=120)
     await settle(hass)
     assert sent(bridge) == []
+    # Written while the question waits in the queue: Bob has not seen it, not an answer.
+    await bridge.emit_message(SESSION, chat_id=BOB, body="unrelated")
     freezer.tick(30)
     await bridge.end_blip(SESSION)
     await wait_for_state(hass, CONNECTED, "on")
@@ -312,6 +318,90 @@ async def test_a_queued_question_the_bridge_refuses_ends_the_wait(
     await wait_for_state(hass, CONNECTED, "on")
     await wait_for(call.done)
     assert await call == timed_out(None)
+
+
+async def test_a_question_the_bridge_rejects_fails_the_call(
+    hass: HomeAssistant, bridge: BridgeDouble, config_entry: MockConfigEntry
+) -> None:
+    await setup_connected(hass, config_entry)
+    bridge.fail_sends(status=400)
+    with pytest.raises(HomeAssistantError) as raised:
+        await ask(hass, config_entry, BOB)
+    assert raised.value.translation_key == "send_rejected"
+    # The chat is free again.
+    call = ask(hass, config_entry, BOB)
+    question = await question_out(bridge)
+    await bridge.emit_message(SESSION, chat_id=BOB, body="ok")
+    assert await call == answer(question["message_id"], "ok")
+
+
+async def go_offline(hass: HomeAssistant, bridge: BridgeDouble) -> None:
+    await bridge.blip(SESSION)
+    await wait_for_state(hass, CONNECTED, "off")
+
+
+async def test_a_queued_poll_refused_when_it_goes_out_is_asked_again_as_text(
+    hass: HomeAssistant, bridge: BridgeDouble, config_entry: MockConfigEntry
+) -> None:
+    await setup_connected(hass, config_entry)
+    await go_offline(hass, bridge)
+    call = ask(hass, config_entry, BOB, options=OPTIONS)
+    await settle(hass)
+    # Meanwhile the bridge turned out to lack polls (another poll was answered with 501).
+    client = config_entry.runtime_data.client
+    client.capabilities = client.capabilities.refusing("polls")
+    bridge.fail_requests("POST", "/api/sendPoll", status=400)
+    await bridge.end_blip(SESSION)
+    await wait_for_state(hass, CONNECTED, "on")
+    question = await question_out(bridge)
+    assert (question["kind"], question["text"]) == ("text", numbered(QUESTION, OPTIONS))
+    await settle(hass)
+    await bridge.emit_message(SESSION, chat_id=BOB, body="1")
+    assert await call == answer(question["message_id"], "1", "Yes")
+
+
+async def test_a_queued_poll_asked_again_as_text_and_rejected_fails_the_call(
+    hass: HomeAssistant, bridge: BridgeDouble, config_entry: MockConfigEntry
+) -> None:
+    await setup_connected(hass, config_entry)
+    await go_offline(hass, bridge)
+    call = ask(hass, config_entry, BOB, options=OPTIONS)
+    await settle(hass)
+    client = config_entry.runtime_data.client
+    client.capabilities = client.capabilities.refusing("polls")
+    bridge.fail_requests("POST", "/api/sendPoll", status=400)
+    bridge.fail_sends(status=400)
+    await bridge.end_blip(SESSION)
+    with pytest.raises(HomeAssistantError) as raised:
+        await call
+    assert raised.value.translation_key == "send_rejected"
+    assert sent(bridge) == []
+
+
+async def test_a_failed_queued_message_that_is_no_question_is_left_alone(
+    hass: HomeAssistant, bridge: BridgeDouble, config_entry: MockConfigEntry
+) -> None:
+    await setup_connected(hass, config_entry)
+    await go_offline(hass, bridge)
+    note = await hass.services.async_call(
+        DOMAIN,
+        "send_message",
+        {"config_entry_id": config_entry.entry_id, "target": CAROL, "message": "note"},
+        blocking=True,
+        return_response=True,
+    )
+    assert note is not None
+    assert note["status"] == "queued"
+    call = ask(hass, config_entry, BOB)
+    await settle(hass)
+    bridge.fail_sends(status=400)
+    await bridge.end_blip(SESSION)
+    await wait_for_state(hass, CONNECTED, "on")
+    question = await question_out(bridge)
+    assert question["chat_id"] == BOB
+    await settle(hass)
+    await bridge.emit_message(SESSION, chat_id=BOB, body="ok")
+    assert await call == answer(question["message_id"], "ok")
 
 
 async def test_asks_to_two_chats_wait_side_by_side(

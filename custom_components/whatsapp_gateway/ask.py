@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.core import CALLBACK_TYPE, Event, HassJob, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
@@ -56,6 +56,8 @@ if TYPE_CHECKING:
 SLACK = 2
 # A question waiting in the outgoing queue expires no sooner than this (the queue's minimum).
 MIN_QUEUE_TTL = 1.0
+# What a wait ends with when its queued poll was refused: the question goes out again as text.
+ASK_AGAIN: Final[dict[str, Any]] = {}
 
 
 def numbered(question: str, options: Sequence[str]) -> str:
@@ -152,7 +154,6 @@ class OpenQuestions:
     ) -> None:
         """Listen to incoming answers and to the sends of queued questions."""
         self._hass = hass
-        self._entry = entry
         self._entry_id = entry.entry_id
         self._client = client
         self._incoming = incoming
@@ -200,10 +201,14 @@ class OpenQuestions:
             if line[0] is not asked:
                 asked.turn = loop.create_future()
                 await asked.turn
-            if not asked.done.done():
-                await self._async_send(asked)
-            # An answer may come before the bridge's answer to the send named the question.
-            return {**await asked.done, "message_id": asked.message_id}
+            while True:
+                if not asked.done.done():
+                    await self._async_send(asked)
+                result = await asked.done
+                if result is not ASK_AGAIN:
+                    # An answer may come before the bridge's answer named the question.
+                    return {**result, "message_id": asked.message_id}
+                asked.done = loop.create_future()
         finally:
             asked.finish(asked.timed_out())
             self._leave(asked)
@@ -284,24 +289,15 @@ class OpenQuestions:
     def _on_failed(self, event: Event[dict[str, Any]]) -> None:
         """A queued question expired or was refused: no answer can come."""
         asked = self._queued(event.data.get("queue_id"))
-        if asked is None:
+        if asked is None or asked.done.done():
             return
         asked.queue_id = None
         if asked.poll and self._client.capabilities.polls is False:
             LOGGER.debug("The bridge refused the queued poll; asking with numbered options")
-            self._entry.async_create_background_task(
-                self._hass, self._async_send_again(asked), f"{DOMAIN} ask again"
-            )
+            asked.done.set_result(ASK_AGAIN)
             return
         LOGGER.debug("A queued question could not be sent: %s", event.data.get("reason"))
         asked.finish(asked.timed_out())
-
-    async def _async_send_again(self, asked: _Question) -> None:
-        try:
-            await self._async_send(asked)
-        except HomeAssistantError as err:
-            LOGGER.debug("The question could not be sent: %s", err)
-            asked.finish(asked.timed_out())
 
     @callback
     def _on_timeout(self, asked: _Question, _now: datetime) -> None:
@@ -311,10 +307,8 @@ class OpenQuestions:
 
     def _leave(self, asked: _Question) -> None:
         """The call is over: the next question to the same chat may go out."""
-        line = self._chats.get(asked.chat_id)
-        if line is None:
-            return
-        was_first = bool(line) and line[0] is asked
+        line = self._chats[asked.chat_id]
+        was_first = line[0] is asked
         line.remove(asked)
         if not line:
             del self._chats[asked.chat_id]
