@@ -540,9 +540,6 @@ async def test_a_cancelled_call_lets_the_next_question_to_the_chat_go_out(
     assert await second == answer(second_question["message_id"], "hi")
 
 
-@pytest.mark.xfail(
-    reason="outgoing queues a send the engine refuses with 501 instead of raising", strict=False
-)
 async def test_a_refused_poll_is_asked_again_as_numbered_text(
     hass: HomeAssistant,
     bridge: BridgeDouble,

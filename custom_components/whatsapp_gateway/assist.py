@@ -60,6 +60,8 @@ MAX_WAIT_FACTOR = 3
 TYPING_AFTER = 0.5
 # ...and is renewed this often while it thinks (WhatsApp drops it after about 25 s).
 TYPING_RENEW = 20.0
+# At shutdown, answers in progress get this long (s) to reach the outgoing queue.
+SHUTDOWN_GRACE = 10.0
 # Conversation ids the agents named (other than the chat's own) remembered for this many chats.
 MAX_CONVERSATIONS = 1000
 
@@ -131,23 +133,56 @@ class AgentResponder:
         return cls(hass, entry, client, session_name, incoming, outgoing)
 
     async def async_shutdown(self) -> None:
-        """Stop listening; cancel the debounce timers and the answers in progress."""
+        """Stop listening; give the answers in progress a moment, then cancel the rest.
+
+        Every delivered message is recorded as handled, so one whose answer is lost here is
+        never answered after the restart: bursts waiting for the debounce window go to the
+        agent now, and answers get `SHUTDOWN_GRACE` seconds to reach the outgoing queue
+        (which is written after this, and survives the restart).
+        """
         if self._shut_down:
             return
         self._shut_down = True
         self._unsub()
-        tasks = []
-        for chat in self._chats.values():
+        for chat_id, chat in list(self._chats.items()):
+            if chat.pending:
+                self._flush(chat_id)
             chat.cancel_timers()
-            chat.pending.clear()
-            chat.batches.clear()
-            if chat.task is not None and not chat.task.done():
-                chat.task.cancel()
-                tasks.append(chat.task)
+        tasks = [
+            chat.task
+            for chat in self._chats.values()
+            if chat.task is not None and not chat.task.done()
+        ]
+        if tasks:
+            unfinished = await self._async_wait_grace(tasks)
+            for task in unfinished:
+                task.cancel()
+            for task in unfinished:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self._chats.clear()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+
+    async def _async_wait_grace(self, tasks: list[asyncio.Task[None]]) -> set[asyncio.Task[None]]:
+        """Wait for `tasks` up to `SHUTDOWN_GRACE` (Home Assistant's clock); the unfinished."""
+        deadline: asyncio.Future[None] = self._hass.loop.create_future()
+
+        @callback
+        def expire(_now: datetime) -> None:
+            if not deadline.done():
+                deadline.set_result(None)
+
+        unsub = async_call_later(
+            self._hass, SHUTDOWN_GRACE, HassJob(expire, f"{DOMAIN} shutdown grace")
+        )
+        remaining = set(tasks)
+        try:
+            while remaining and not deadline.done():
+                await asyncio.wait([*remaining, deadline], return_when=asyncio.FIRST_COMPLETED)
+                remaining = {task for task in remaining if not task.done()}
+        finally:
+            unsub()
+            deadline.cancel()
+        return remaining
 
     def conversation_id(self, chat_id: str) -> str:
         """The conversation id the chat's next turn uses."""
@@ -191,8 +226,10 @@ class AgentResponder:
         chat.batches.append(chat.pending)
         chat.pending = []
         if chat.task is None or chat.task.done():
-            chat.task = self._entry.async_create_background_task(
-                self._hass, self._async_answer_chat(chat_id, chat), f"{DOMAIN} agent answer"
+            # Not the entry's task: unloading cancels those at once, before `async_shutdown`
+            # lets the answers in progress finish.
+            chat.task = self._hass.async_create_background_task(
+                self._async_answer_chat(chat_id, chat), f"{DOMAIN} agent answer"
             )
 
     # ----------------------------------------------------------------------------------

@@ -174,6 +174,11 @@ class OutgoingMessages:
             try:
                 message_id = await self._async_deliver(message, attempted.append)
             except WahaError as err:
+                if isinstance(err, WahaNotImplementedError):
+                    # The engine never does this (a poll, a quote): no retry can help.
+                    raise _send_error(
+                        "not_supported", action="polls" if message.poll_options else "sending"
+                    ) from None
                 if isinstance(err, WahaResponseError) and err.permanent:
                     raise _send_error("send_rejected", error=str(err)) from None
                 if not queue:
@@ -328,7 +333,7 @@ class OutgoingMessages:
                 try:
                     message_id = await self._async_deliver(head, self._record_attempt)
                 except WahaResponseError as err:
-                    if not err.permanent:
+                    if not err.permanent and not isinstance(err, WahaNotImplementedError):
                         self._retry_later(err)
                         return
                     # Each rejection fires message_failed; the log says it once.

@@ -180,12 +180,13 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         self._retry.cancel()
         # Nobody would clear the warning once the entry stops watching the link.
         self.unstable_link.stop()
-        if self.assist is not None:
-            await self.assist.async_shutdown()
         # Nothing may be delivered after the ledger is written, or a restart repeats it.
         await self._events.async_stop()
         await self._history.async_stop()
         self.questions.shutdown()
+        if self.assist is not None:
+            # After the last delivery: its answers reach the queue, written next.
+            await self.assist.async_shutdown()
         await self.incoming.async_save()
         await self.outgoing.async_shutdown()
         await self._record.async_stop()
