@@ -51,8 +51,13 @@ def test_every_event_and_action_has_an_example() -> None:
         "whatsapp_gateway_message_received",
         "whatsapp_gateway_message_sent",
         "whatsapp_gateway_message_failed",
+        "whatsapp_gateway_reaction_received",
+        "whatsapp_gateway_poll_vote",
         "whatsapp_gateway.reconnect",
         "whatsapp_gateway.send_message",
+        "whatsapp_gateway.react",
+        "whatsapp_gateway.mark_read",
+        "whatsapp_gateway.ask",
         "notify.send_message",
     ):
         assert name in text, name
