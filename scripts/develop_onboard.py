@@ -10,9 +10,12 @@ develop_onboard.py wait URL [--timeout S] [--pid PID]
     wait until URL answers HTTP 200 (fails early when process PID dies)
 develop_onboard.py onboard --hass URL --config CONFIG_DIR --bridge URL --api-key KEY ...
     onboard Home Assistant (first run only), log in, add the integration unless an entry
-    exists, and wait until its binary sensor "connected" is on
+    exists, give an entry without options the demo's talk options (your self chat answered
+    by Assist; see TALK_OPTIONS), and wait until its binary sensor "connected" is on
 develop_onboard.py watch --hass URL
     print every change of the link-health entities until Home Assistant goes away
+develop_onboard.py state --hass URL ENTITY_ID
+    print the state of ENTITY_ID (and its attributes as JSON on the next line)
 """
 
 from __future__ import annotations
@@ -45,6 +48,15 @@ WATCHED = (
     "last_outage",
     "availability",
 )
+# The talk section of the options flow the demo sets on an entry that has no options yet: what
+# you write in your own chat goes to Assist, whose answer quotes it (see configuration.yaml).
+TALK_OPTIONS: dict[str, Any] = {
+    "self_chat": True,
+    "conversation_agent": "conversation.home_assistant",
+    "group_policy": "all",
+    "debounce": 0,
+    "answer_buffered": False,
+}
 
 
 class HttpError(Exception):
@@ -66,12 +78,13 @@ def request(
     token: str | None = None,
     json_body: Any = None,
     form: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
     timeout: float = 10,
 ) -> Any:
     """One HTTP request; returns the decoded JSON answer (or text). Raises HttpError."""
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"not an http(s) URL: {url}")
-    headers = {"Accept": "application/json"}
+    headers = {"Accept": "application/json", **(headers or {})}
     data: bytes | None = None
     if json_body is not None:
         data = json.dumps(json_body).encode()
@@ -298,12 +311,13 @@ def wait_running(hass: Hass) -> None:
     wait_for("Home Assistant start-up", running, 180)
 
 
-def ensure_entry(hass: Hass, data: dict[str, Any]) -> None:
+def ensure_entry(hass: Hass, data: dict[str, Any]) -> tuple[str, bool]:
+    """The id of the (first) entry, and whether it was made just now."""
     entries = hass.call("GET", f"/api/config/config_entries/entry?domain={DOMAIN}")
     if entries:
         states = ", ".join(f"{entry['title']}: {entry['state']}" for entry in entries)
         log(f"integration already added ({states})")
-        return
+        return str(entries[0]["entry_id"]), False
     log(f"adding the integration (bridge {data['url']}, session {data['session']})")
     result = hass.call("POST", "/api/config/config_entries/flow", {"handler": DOMAIN})
     if result.get("type") == "form" and result.get("step_id") == "user":
@@ -311,6 +325,76 @@ def ensure_entry(hass: Hass, data: dict[str, Any]) -> None:
     if result.get("type") != "create_entry":
         raise SystemExit(f"develop: the config flow did not create an entry: {result}")
     log(f"integration added: {result.get('title')} ({result['result']['state']})")
+    return str(result["result"]["entry_id"]), True
+
+
+def stored_options(config_dir: Path, entry_id: str) -> dict[str, Any] | None:
+    """The entry's options as Home Assistant stored them (None: not found).
+
+    The REST API does not show options; the store on disk is current at start-up (Home
+    Assistant writes it when it stops).
+    """
+    store = config_dir / ".storage" / "core.config_entries"
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        for entry in json.loads(store.read_text())["data"]["entries"]:
+            if entry["entry_id"] == entry_id:
+                return dict(entry.get("options") or {})
+    return None
+
+
+def form_values(schema: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the options form shows in its plain fields: the current values, else defaults."""
+    values: dict[str, Any] = {}
+    for field in schema:
+        if field.get("type") == "expandable":
+            continue
+        suggested = (field.get("description") or {}).get("suggested_value")
+        value = suggested if suggested is not None else field.get("default")
+        if value is not None:
+            values[field["name"]] = value
+    return values
+
+
+def set_talk_options(hass: Hass, config_dir: Path, entry_id: str, created: bool) -> bool:
+    """Give an entry without options the demo's talk options; whether they were set.
+
+    Through the options flow, as the UI does: the link options as the form shows them (the
+    defaults), the talk section from TALK_OPTIONS. Saving reloads the entry.
+    """
+    options = {} if created else stored_options(config_dir, entry_id)
+    if options is None:
+        log("entry not found in .storage/core.config_entries; leaving its options alone")
+        return False
+    if options:
+        log("the entry has options already; keeping them (talk: see the integration's options)")
+        return False
+    flow = hass.call("POST", "/api/config/config_entries/options/flow", {"handler": entry_id})
+    if flow.get("type") != "form":
+        raise SystemExit(f"develop: the options flow did not show its form: {flow}")
+    data = {**form_values(flow.get("data_schema") or []), "talk": TALK_OPTIONS}
+    result = hass.call("POST", f"/api/config/config_entries/options/flow/{flow['flow_id']}", data)
+    if result.get("type") != "create_entry":
+        raise SystemExit(f"develop: the options flow did not save the options: {result}")
+    log("talk options set: your self chat is answered by Assist (conversation.home_assistant)")
+    return True
+
+
+def wait_loaded(hass: Hass, entry_id: str, timeout: float) -> None:
+    """Wait until the entry is loaded (after a reload); fails on a setup error."""
+
+    def loaded() -> bool:
+        for entry in hass.call("GET", f"/api/config/config_entries/entry?domain={DOMAIN}"):
+            if entry["entry_id"] != entry_id:
+                continue
+            if entry["state"] in ("setup_error", "migration_error"):
+                raise SystemExit(
+                    f"develop: the integration did not load again ({entry['state']}:"
+                    f" {entry.get('reason')})"
+                )
+            return bool(entry["state"] == "loaded")
+        return False
+
+    wait_for("the integration to load again", loaded, timeout)
 
 
 def entity_ids(hass: Hass) -> list[str]:
@@ -419,6 +503,9 @@ def run(argv: list[str]) -> int:
     p_onboard.add_argument("--connect-timeout", type=float, default=120)
     p_watch = sub.add_parser("watch")
     p_watch.add_argument("--hass", required=True)
+    p_state = sub.add_parser("state")
+    p_state.add_argument("--hass", required=True)
+    p_state.add_argument("entity")
     args = parser.parse_args(argv)
 
     if args.command == "prepare":
@@ -435,9 +522,25 @@ def run(argv: list[str]) -> int:
             "session": args.session,
             "verify_ssl": True,
         }
-        ensure_entry(hass, entry)
+        entry_id, created = ensure_entry(hass, entry)
         entity = wait_connected(hass, args.config, args.connect_timeout)
+        if set_talk_options(hass, args.config, entry_id, created):
+            # The reload is scheduled when the flow ends: let it begin before looking.
+            time.sleep(1)
+            wait_loaded(hass, entry_id, args.connect_timeout)
+            entity = wait_connected(hass, args.config, args.connect_timeout)
         log(f"{entity} is on")
+    elif args.command == "state":
+        hass = Hass(args.hass)
+        try:
+            state = hass.call("GET", f"/api/states/{urllib.parse.quote(args.entity)}")
+        except HttpError as err:
+            if err.status != 404:
+                raise
+            log(f"no entity {args.entity}")
+            return 1
+        print(state["state"])
+        print(json.dumps(state["attributes"], sort_keys=True))
     else:
         return watch(Hass(args.hass))
     return 0
