@@ -75,7 +75,7 @@ async def test_a_message_event_without_an_id_is_skipped_with_one_warning(
     events = async_capture_events(hass, EVENT_MESSAGE_RECEIVED)
     await setup_connected(hass, config_entry)
     for _ in range(3):
-        await bridge.send_event("message", {"from": BOB, "body": "no id"}, SESSION)
+        await bridge.send_event("message.any", {"from": BOB, "body": "no id"}, SESSION)
     await bridge.emit_message(SESSION, chat_id=BOB, body="fine")
     await wait_for(lambda: len(events) == 1)
     await settle(hass)
