@@ -206,7 +206,7 @@ def message_frames(bridge: BridgeDouble, count: int, *, chats: int) -> list[str]
             timestamp_s=now,
         )
         envelope = payloads.envelope(
-            event="message",
+            event="message.any",
             session=SESSION,
             payload=message,
             me=me,
@@ -222,7 +222,7 @@ def message_frames(bridge: BridgeDouble, count: int, *, chats: int) -> list[str]
 def publish(bridge: BridgeDouble, frames: list[str]) -> None:
     """Queue frames at the double's WebSocket writer (what `emit_message` does, minus the flush)."""
     for frame in frames:
-        bridge.hub.publish(SESSION, "message", frame)
+        bridge.hub.publish(SESSION, "message.any", frame)
 
 
 def inject_backlog(bridge: BridgeDouble, chats: int) -> None:
@@ -275,7 +275,7 @@ async def transport_floor(bridge: BridgeDouble, frames: list[str]) -> tuple[floa
     """Seconds for the double to write `frames` to a bare aiohttp client that only counts them."""
     monitor = StallMonitor()
     url = bridge.url.replace("http", "ws", 1) + "/ws"
-    params = {"x-api-key": API_KEY, "session": SESSION, "events": "message"}
+    params = {"x-api-key": API_KEY, "session": SESSION, "events": "message.any"}
     received = 0
     async with (
         aiohttp.ClientSession() as http,

@@ -129,6 +129,7 @@ async def test_saving_without_the_section_keeps_the_talk_options(
     hass.config_entries.async_update_entry(
         config_entry, options={CONF_SELF_CHAT: True, CONF_ALLOWED_SENDERS: ["491511111111@c.us"]}
     )
+    await setup_connected(hass, config_entry)
     result = await hass.config_entries.options.async_init(config_entry.entry_id)
     result = await hass.config_entries.options.async_configure(result["flow_id"], LINK)
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -137,3 +138,5 @@ async def test_saving_without_the_section_keeps_the_talk_options(
         CONF_SELF_CHAT: True,
         CONF_ALLOWED_SENDERS: ["491511111111@c.us"],
     }
+    await hass.async_block_till_done()
+    await unload(hass, config_entry)

@@ -21,6 +21,7 @@ from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import __version__ as running_version
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_component import async_update_entity
 from PIL import Image
@@ -268,7 +269,19 @@ async def test_every_form_field_has_a_label(
     await setup_connected(hass, config_entry)
     options = await hass.config_entries.options.async_init(config_entry.entry_id)
     option_text = STRINGS["options"]["step"][options["step_id"]]
-    assert form_fields(options) == set(option_text["data"]) == set(option_text["data_description"])
+    sections = {
+        str(key): value.schema
+        for key, value in options["data_schema"].schema.items()
+        if isinstance(value, section)
+    }
+    assert set(sections) == set(option_text["sections"])
+    assert form_fields(options) - set(sections) == set(option_text["data"])
+    assert set(option_text["data"]) == set(option_text["data_description"])
+    for name, schema in sections.items():
+        text = option_text["sections"][name]
+        assert text["name"], name
+        fields = {str(key) for key in schema.schema}
+        assert fields == set(text["data"]) == set(text["data_description"]), name
     for subentry_type in STRINGS["config_subentries"]:
         subentry = await hass.config_entries.subentries.async_init(
             (config_entry.entry_id, subentry_type), context={"source": SOURCE_USER}
