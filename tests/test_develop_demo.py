@@ -20,10 +20,10 @@ from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.setup import async_setup_component
-import probatio
 import yaml
 
 from bridge_double.model import DEFAULT_ME_ID
+from custom_components.whatsapp_gateway.compat import vol
 from custom_components.whatsapp_gateway.config_flow import (
     OPTIONS_FORM_SCHEMA,
     TALK_OPTIONS,
@@ -40,6 +40,21 @@ DEMO_KEYS = {"conversation", "input_boolean", "template", "automation"}
 
 class _Loader(yaml.SafeLoader):
     """Reads Home Assistant's YAML (no !include and the like in the template)."""
+
+
+def serialized(form: vol.Schema) -> list[dict[str, Any]]:
+    """The form as the frontend receives it, with the release's own serializer."""
+    if vol.__name__ == "probatio":
+        import probatio
+
+        fields: list[dict[str, Any]] = probatio.to_field_list(
+            form, custom_serializer=cv.custom_serializer
+        )
+    else:
+        import voluptuous_serialize
+
+        fields = voluptuous_serialize.convert(form, custom_serializer=cv.custom_serializer)
+    return fields
 
 
 def load(text: str) -> dict[str, Any]:
@@ -124,6 +139,6 @@ def test_the_demo_talk_options_pass_the_options_form() -> None:
     form = OptionsFlow().add_suggested_values_to_schema(
         OPTIONS_FORM_SCHEMA, {**DEFAULT_OPTIONS, "talk": {}}
     )
-    link = helper.form_values(probatio.to_field_list(form, custom_serializer=cv.custom_serializer))
+    link = helper.form_values(serialized(form))
     assert link == {k: v for k, v in DEFAULT_OPTIONS.items() if k not in TALK_OPTIONS}
     assert OPTIONS_FORM_SCHEMA({**link, "talk": talk})["talk"]["self_chat"] is True
