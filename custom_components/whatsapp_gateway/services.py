@@ -132,13 +132,7 @@ async def _async_reconnect(call: ServiceCall) -> ServiceResponse:
 async def _async_send_message(call: ServiceCall) -> ServiceResponse:
     entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
     chat_id = validated_target(call.data[ATTR_TARGET])
-    text: str = call.data[ATTR_MESSAGE]
-    if not text.strip() or len(text) > MAX_MESSAGE_LENGTH:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_message",
-            translation_placeholders={"max": str(MAX_MESSAGE_LENGTH)},
-        )
+    text = validated_text(call.data[ATTR_MESSAGE])
     result = await entry.runtime_data.outgoing.async_send(
         chat_id,
         text,
@@ -174,13 +168,7 @@ async def _async_mark_read(call: ServiceCall) -> None:
 async def _async_ask(call: ServiceCall) -> ServiceResponse:
     entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
     chat_id = validated_target(call.data[ATTR_TARGET])
-    question: str = call.data[ATTR_QUESTION]
-    if not question.strip() or len(question) > MAX_MESSAGE_LENGTH:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_message",
-            translation_placeholders={"max": str(MAX_MESSAGE_LENGTH)},
-        )
+    question = validated_text(call.data[ATTR_QUESTION])
     options: list[str] | None = call.data.get(ATTR_OPTIONS)
     if options is not None and (
         not 2 <= len(options) <= MAX_OPTIONS
@@ -222,6 +210,17 @@ async def _bridge_call(action: str, request: Awaitable[None]) -> None:
             translation_key="send_failed",
             translation_placeholders={"error": str(err)},
         ) from None
+
+
+def validated_text(text: str) -> str:
+    """A message text WhatsApp takes, or a translated validation error."""
+    if not text.strip() or len(text) > MAX_MESSAGE_LENGTH:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_message",
+            translation_placeholders={"max": str(MAX_MESSAGE_LENGTH)},
+        )
+    return text
 
 
 def validated_target(target: str) -> str:
