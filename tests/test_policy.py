@@ -35,13 +35,11 @@ def test_defaults_allow_everyone_but_not_your_own_messages() -> None:
     assert default.allows(chat_id=ALICE, senders=(ALICE,), from_me=False)
     assert default.allows(chat_id=FAMILY, senders=(BOB,), from_me=False)
     assert not default.allows(chat_id=ALICE, senders=(ALICE,), from_me=True)
-    assert not default.restricted
 
 
 def test_numbers_are_normalised_and_garbage_is_left_out() -> None:
     read = policy(**{CONF_ALLOWED_SENDERS: ["+49 151 111-1111", BOB_LID, "nonsense", 42]})
     assert read.allowed_senders == {ALICE, BOB_LID}
-    assert read.restricted
 
 
 def test_allowlist_matches_the_resolved_number_of_a_hidden_sender() -> None:

@@ -333,7 +333,7 @@ class OutgoingMessages:
                 try:
                     message_id = await self._async_deliver(head, self._record_attempt)
                 except WahaResponseError as err:
-                    if not err.permanent and not isinstance(err, WahaNotImplementedError):
+                    if not err.permanent:
                         self._retry_later(err)
                         return
                     # Each rejection fires message_failed; the log says it once.

@@ -16,6 +16,7 @@ from .const import (
     CONF_GROUP_POLICY,
     CONF_SELF_CHAT,
     DEFAULT_OPTIONS,
+    GROUP_POLICIES,
     GROUP_POLICY_ALL,
     GROUP_POLICY_ALLOWLIST,
     GROUP_POLICY_NONE,
@@ -43,9 +44,7 @@ class SenderPolicy:
         group_policy = options.get(CONF_GROUP_POLICY, DEFAULT_OPTIONS[CONF_GROUP_POLICY])
         return cls(
             allowed_senders=chat_ids(CONF_ALLOWED_SENDERS),
-            group_policy=group_policy
-            if group_policy in (GROUP_POLICY_ALL, GROUP_POLICY_ALLOWLIST, GROUP_POLICY_NONE)
-            else GROUP_POLICY_ALL,
+            group_policy=group_policy if group_policy in GROUP_POLICIES else GROUP_POLICY_ALL,
             allowed_groups=chat_ids(CONF_ALLOWED_GROUPS),
             self_chat=options.get(CONF_SELF_CHAT, DEFAULT_OPTIONS[CONF_SELF_CHAT]) is True,
         )
@@ -68,11 +67,6 @@ class SenderPolicy:
         if not self.allowed_senders:
             return True
         return any(sender in self.allowed_senders for sender in senders)
-
-    @property
-    def restricted(self) -> bool:
-        """Whether some incoming messages may be refused."""
-        return bool(self.allowed_senders) or self.group_policy != GROUP_POLICY_ALL
 
 
 def _chat_ids(values: Iterable[object]) -> Iterable[str]:

@@ -70,6 +70,11 @@ class WahaRouteMissingError(WahaResponseError):
 class WahaNotImplementedError(WahaResponseError):
     """The session's engine does not implement this call (HTTP 501)."""
 
+    @property
+    def permanent(self) -> bool:
+        """An engine that lacks a call does not gain it on a retry."""
+        return True
+
 
 class WahaStoreDisabledError(WahaResponseError):
     """NOWEB keeps no history for this session: its store is off (HTTP 400)."""
