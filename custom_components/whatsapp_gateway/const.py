@@ -33,6 +33,11 @@ CONF_SELF_CHAT: Final = "self_chat"
 CONF_CONVERSATION_AGENT: Final = "conversation_agent"
 CONF_DEBOUNCE: Final = "debounce"
 CONF_ANSWER_BUFFERED: Final = "answer_buffered"
+# Rich messages: what is kept of received files, and who turns voice notes into text.
+CONF_DOWNLOAD_MEDIA: Final = "download_media"
+CONF_MEDIA_MAX_MB: Final = "media_max_mb"
+CONF_MEDIA_KEEP_DAYS: Final = "media_keep_days"
+CONF_STT_ENTITY: Final = "stt_entity"
 GROUP_POLICY_ALL: Final = "all"
 GROUP_POLICY_ALLOWLIST: Final = "allowlist"
 GROUP_POLICY_NONE: Final = "none"
@@ -54,6 +59,10 @@ DEFAULT_OPTIONS: Final[dict[str, Any]] = {
     CONF_CONVERSATION_AGENT: None,
     CONF_DEBOUNCE: 0,
     CONF_ANSWER_BUFFERED: False,
+    CONF_DOWNLOAD_MEDIA: True,
+    CONF_MEDIA_MAX_MB: 50,
+    CONF_MEDIA_KEEP_DAYS: 30,
+    CONF_STT_ENTITY: None,
 }
 
 
@@ -93,6 +102,28 @@ ATTR_OPTIONS: Final = "options"
 ATTR_TIMEOUT: Final = "timeout"
 ASK_DEFAULT_TIMEOUT: Final = 300
 ASK_MAX_TIMEOUT: Final = 86400
+
+SERVICE_SEND_MEDIA: Final = "send_media"
+ATTR_MEDIA: Final = "media"
+ATTR_CAMERA_ENTITY_ID: Final = "camera_entity_id"
+ATTR_URL: Final = "url"
+ATTR_PATH: Final = "path"
+ATTR_CAPTION: Final = "caption"
+ATTR_KIND: Final = "kind"
+ATTR_FILENAME: Final = "filename"
+KIND_AUTO: Final = "auto"
+SERVICE_SEND_LOCATION: Final = "send_location"
+ATTR_LATITUDE: Final = "latitude"
+ATTR_LONGITUDE: Final = "longitude"
+ATTR_NAME: Final = "name"
+ATTR_ENTITY_ID: Final = "entity_id"
+# The largest file `send_media` takes (WhatsApp's own limit for documents is higher, but the
+# bridge receives files base64-encoded in one JSON body).
+MAX_SEND_BYTES: Final = 64 * 1024 * 1024
+# Queued files together may take this much disk next to the queue's store.
+MAX_QUEUED_MEDIA_BYTES: Final = 256 * 1024 * 1024
+# Received files go under this folder of the local media source: whatsapp/<account>/<chat>/.
+MEDIA_FOLDER: Final = "whatsapp"
 
 EVENT_MESSAGE_RECEIVED: Final = "whatsapp_gateway_message_received"
 EVENT_MESSAGE_SENT: Final = "whatsapp_gateway_message_sent"

@@ -4,12 +4,13 @@ Nothing here imports Home Assistant; the caller injects the `aiohttp.ClientSessi
 """
 
 from .capabilities import BridgeCapabilities
-from .client import DEFAULT_STREAM_EVENTS, WahaClient
+from .client import DEFAULT_STREAM_EVENTS, FileInfo, WahaClient
 from .errors import (
     WahaAuthError,
     WahaConnectionError,
     WahaEditionError,
     WahaError,
+    WahaFileTooLargeError,
     WahaNotImplementedError,
     WahaResponseError,
     WahaRouteMissingError,
@@ -17,6 +18,7 @@ from .errors import (
     WahaSessionStatusError,
     WahaStreamClosedError,
 )
+from .media import MEDIA_KINDS, MediaKind, is_voice_note, kind_for
 from .models import (
     ChatSummary,
     Me,
@@ -24,6 +26,8 @@ from .models import (
     SessionInfo,
     SessionStatus,
     StreamEvent,
+    WaLocation,
+    WaMedia,
     WaMessage,
     WaPollVote,
     WaReaction,
@@ -33,14 +37,19 @@ from .stream import EventStream
 
 __all__ = [
     "DEFAULT_STREAM_EVENTS",
+    "MEDIA_KINDS",
     "BridgeCapabilities",
     "ChatSummary",
     "EventStream",
+    "FileInfo",
     "Me",
+    "MediaKind",
     "ServerVersion",
     "SessionInfo",
     "SessionStatus",
     "StreamEvent",
+    "WaLocation",
+    "WaMedia",
     "WaMessage",
     "WaPollVote",
     "WaReaction",
@@ -49,6 +58,7 @@ __all__ = [
     "WahaConnectionError",
     "WahaEditionError",
     "WahaError",
+    "WahaFileTooLargeError",
     "WahaNotImplementedError",
     "WahaResponseError",
     "WahaRouteMissingError",
@@ -56,4 +66,6 @@ __all__ = [
     "WahaSessionStatusError",
     "WahaStreamClosedError",
     "bare_message_id",
+    "is_voice_note",
+    "kind_for",
 ]

@@ -46,6 +46,8 @@ FEATURE_POLL_VOTES = "poll_votes"
 FEATURE_TYPING = "typing"
 FEATURE_MARK_READ = "mark_read"
 FEATURE_REPLIES = "replies"
+# Sending files: Plus only; a 422 "available only in Plus" switches it off.
+FEATURE_MEDIA = "media"
 TALK_FEATURES = (
     FEATURE_REACTIONS,
     FEATURE_POLLS,
@@ -123,6 +125,8 @@ class BridgeCapabilities:
     @property
     def media_sending(self) -> bool | None:
         """Whether files can be sent (Plus only); None when the edition is unknown."""
+        if FEATURE_MEDIA in self.features_refused:
+            return False
         if self.edition is None:
             return None
         return self.edition == EDITION_PLUS

@@ -8,11 +8,14 @@ exception message: errors name the bridge by its origin (scheme, host, port).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
-from typing import Any
+import contextlib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 import aiohttp
@@ -21,6 +24,7 @@ from yarl import URL
 from . import decoding
 from .capabilities import (
     FEATURE_MARK_READ,
+    FEATURE_MEDIA,
     FEATURE_POLLS,
     FEATURE_REACTIONS,
     FEATURE_TYPING,
@@ -30,6 +34,7 @@ from .errors import (
     WahaAuthError,
     WahaConnectionError,
     WahaEditionError,
+    WahaFileTooLargeError,
     WahaNotImplementedError,
     WahaResponseError,
     WahaRouteMissingError,
@@ -38,6 +43,7 @@ from .errors import (
     WahaSessionStatusError,
     WahaStoreDisabledError,
 )
+from .media import VOICE_NOTE_TYPE, JsonFileBody, MediaKind
 from .models import (
     ChatSummary,
     Me,
@@ -53,6 +59,17 @@ from .stream import EventStream
 # The bridge holds a call for a session in the wrong status up to 10 s before its 422
 # answer (5 s for a stopped one): a client giving up at 10 s would call that unreachable.
 DEFAULT_REQUEST_TIMEOUT = 15.0
+# Files take longer: the whole upload or download must finish within this.
+FILE_TIMEOUT = 300.0
+DOWNLOAD_CHUNK = 64 * 1024
+# Where each kind of file is sent; voice notes and videos are converted by the bridge unless
+# they already are what WhatsApp plays.
+_SEND_ROUTES: dict[MediaKind, str] = {
+    "image": "/api/sendImage",
+    "video": "/api/sendVideo",
+    "voice": "/api/sendVoice",
+    "document": "/api/sendFile",
+}
 # New sessions keep their history on NOWEB (its store is off by default); other engines
 # ignore the setting.
 NEW_SESSION_CONFIG: dict[str, Any] = {"noweb": {"store": {"enabled": True, "fullSync": False}}}
@@ -101,17 +118,31 @@ class WahaClient:
         *,
         json: Any = None,
         params: dict[str, str] | None = None,
+        file_body: JsonFileBody | None = None,
     ) -> Any:
-        """Send one request and return its decoded JSON body (None when empty)."""
+        """Send one request and return its decoded JSON body (None when empty).
+
+        A `file_body` streams a file inside the JSON (see `JsonFileBody`).
+        """
+        headers = {"X-Api-Key": self._api_key, "Accept": "application/json"}
+        data: Any = None
+        timeout = self._timeout
+        if file_body is not None:
+            loop = asyncio.get_running_loop()
+            size = await loop.run_in_executor(None, file_body.size)
+            headers |= {"Content-Type": "application/json", "Content-Length": str(size)}
+            data = file_body.chunks()
+            timeout = aiohttp.ClientTimeout(total=FILE_TIMEOUT)
         try:
             async with self._http.request(
                 method,
                 self._url(path),
                 json=json,
+                data=data,
                 params=params,
-                headers={"X-Api-Key": self._api_key, "Accept": "application/json"},
+                headers=headers,
                 ssl=self._ssl,
-                timeout=self._timeout,
+                timeout=timeout,
             ) as response:
                 if response.status >= 400:
                     await self._raise_for_status(response, path)
@@ -310,6 +341,19 @@ class WahaClient:
         )
         return _parse_list(data, self.parse_message, "chat messages")
 
+    async def get_message(self, session_name: str, chat_id: str, message_id: str) -> WaMessage:
+        """One message with its file downloaded by the bridge (`media.url`), e.g. after a gap.
+
+        History pages come without media (downloading every file of a page would be slow);
+        a backfilled message that has one is asked for again through this.
+        """
+        data = await self._request(
+            "GET",
+            f"/api/{_seg(session_name)}/chats/{_seg(chat_id)}/messages/{_seg(message_id)}",
+            params={"downloadMedia": "true"},
+        )
+        return self.parse_message(data)
+
     def parse_message(self, data: object) -> WaMessage:
         """Read a message (event payload or history) as this bridge's engine addresses it."""
         return WaMessage.parse(data, own_chat_in_from=self.capabilities.own_chat_in_from)
@@ -384,6 +428,130 @@ class WahaClient:
             body["reply_to"] = reply_to
         data = await self._talk(FEATURE_POLLS, self._request("POST", "/api/sendPoll", json=body))
         return _sent_message_id(data) or message_id or ""
+
+    async def send_file(
+        self,
+        session_name: str,
+        chat_id: str,
+        kind: MediaKind,
+        path: Path,
+        *,
+        mimetype: str,
+        filename: str | None = None,
+        caption: str | None = None,
+        reply_to: str | None = None,
+    ) -> str:
+        """Send a file from disk as a picture, video, voice note or document; return its id.
+
+        Plus only: Core answers 422 "available only in Plus" (`WahaEditionError`, and
+        `capabilities.media_sending` turns False); Core's engines answer `sendVideo` 501.
+        The bridge takes no pre-generated id for files.
+        """
+        fields: dict[str, Any] = {"session": session_name, "chatId": chat_id}
+        if caption and kind != "voice":
+            fields["caption"] = caption
+        if reply_to:
+            fields["reply_to"] = reply_to
+        main_type = mimetype.split(";", 1)[0].strip().lower()
+        if kind == "voice":
+            fields["convert"] = main_type not in ("audio/ogg", "audio/opus")
+            mimetype = VOICE_NOTE_TYPE if not fields["convert"] else mimetype
+        elif kind == "video":
+            fields["convert"] = main_type != "video/mp4"
+        file_fields: dict[str, Any] = {"mimetype": mimetype}
+        if filename:
+            file_fields["filename"] = filename
+        body = JsonFileBody(fields, file_fields, path)
+        try:
+            data = await self._request("POST", _SEND_ROUTES[kind], file_body=body)
+        except WahaEditionError:
+            self.capabilities = self.capabilities.refusing(FEATURE_MEDIA)
+            raise
+        return _sent_message_id(data) or ""
+
+    async def send_location(
+        self,
+        session_name: str,
+        chat_id: str,
+        latitude: float,
+        longitude: float,
+        *,
+        title: str = "",
+        message_id: str | None = None,
+        reply_to: str | None = None,
+    ) -> str:
+        """Share a place (Core too); return the sent message's id."""
+        body: dict[str, Any] = {
+            "session": session_name,
+            "chatId": chat_id,
+            "latitude": latitude,
+            "longitude": longitude,
+            "title": title,
+        }
+        if message_id is not None:
+            body["id"] = message_id
+        if reply_to:
+            body["reply_to"] = reply_to
+        data = await self._request("POST", "/api/sendLocation", json=body)
+        return _sent_message_id(data) or message_id or ""
+
+    async def download_file(self, url: str, destination: Path, *, max_bytes: int) -> FileInfo:
+        """Save a received file the bridge serves (`media.url`) to `destination`, streamed.
+
+        Only the path from `/api/files/` on is taken from `url`: the bridge builds it from
+        its own idea of its address, which Home Assistant may not reach. More than
+        `max_bytes` raises `WahaFileTooLargeError` and keeps nothing; so does any failure.
+        """
+        marker = url.find("/api/files/")
+        if marker < 0:
+            raise WahaResponseError("media: not a file of the bridge")
+        target = self._url(URL(url[marker:], encoded=True).path)
+        loop = asyncio.get_running_loop()
+        try:
+            async with self._http.get(
+                target,
+                headers={"X-Api-Key": self._api_key},
+                ssl=self._ssl,
+                timeout=aiohttp.ClientTimeout(total=FILE_TIMEOUT),
+            ) as response:
+                if response.status == 404:
+                    raise WahaResponseError("media: the bridge no longer has the file", status=404)
+                if response.status >= 400:
+                    await self._raise_for_status(response, "/api/files/")
+                if (response.content_length or 0) > max_bytes:
+                    raise WahaFileTooLargeError("media: larger than allowed")
+                size = await self._stream_to(response, destination, max_bytes, loop)
+                content_type = response.headers.get("Content-Type")
+        except (TimeoutError, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as err:
+            raise WahaConnectionError(
+                f"cannot reach the bridge at {self.origin}: {type(err).__name__}"
+            ) from None
+        return FileInfo(size=size, content_type=content_type)
+
+    @staticmethod
+    async def _stream_to(
+        response: aiohttp.ClientResponse,
+        destination: Path,
+        max_bytes: int,
+        loop: asyncio.AbstractEventLoop,
+    ) -> int:
+        handle = await loop.run_in_executor(None, destination.open, "wb")
+        size = 0
+        too_large = False
+        try:
+            async for chunk in response.content.iter_chunked(DOWNLOAD_CHUNK):
+                size += len(chunk)
+                if too_large := size > max_bytes:
+                    break
+                await loop.run_in_executor(None, handle.write, chunk)
+        except BaseException:
+            await _discard(handle, destination, loop)
+            raise
+        if too_large:
+            await _discard(handle, destination, loop)
+            raise WahaFileTooLargeError("media: larger than allowed")
+        await loop.run_in_executor(None, handle.close)
+        return size
 
     async def react(self, session_name: str, message_id: str, reaction: str) -> None:
         """Put an emoji on a message (serialized id); an empty `reaction` removes ours.
@@ -482,6 +650,21 @@ class WahaClient:
                 f"cannot open the event stream at {self.origin}: {type(err).__name__}"
             ) from None
         return EventStream(websocket, origin=self.origin)
+
+
+async def _discard(handle: BinaryIO, path: Path, loop: asyncio.AbstractEventLoop) -> None:
+    """Close and remove a partly written file."""
+    await loop.run_in_executor(None, handle.close)
+    with contextlib.suppress(OSError):
+        await loop.run_in_executor(None, path.unlink)
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """What a download saved."""
+
+    size: int
+    content_type: str | None
 
 
 def _seg(value: str) -> str:

@@ -86,3 +86,7 @@ class WahaSessionNameError(WahaResponseError):
 
 class WahaEditionError(WahaResponseError):
     """The call needs WAHA Plus; this bridge runs Core (HTTP 422)."""
+
+
+class WahaFileTooLargeError(WahaError):
+    """A file from the bridge is larger than the caller allows; nothing was kept."""

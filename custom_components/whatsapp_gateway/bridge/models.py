@@ -244,6 +244,83 @@ def _own_message_chat(obj: dict[str, Any], chat_in_from: bool | None) -> str | N
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WaMedia:
+    """A received message's file as the bridge stored it (`WAMedia`).
+
+    The bridge downloads incoming files itself (Core too) and serves them under
+    `/api/files/...` to callers with the API key; `url` is absolute, built from the bridge's
+    own idea of its base URL. `error` is set when the bridge could not download the file.
+    """
+
+    url: str | None
+    mimetype: str | None = None
+    filename: str | None = None
+    error: str | None = None
+
+    @classmethod
+    def parse(cls, data: object) -> WaMedia | None:
+        """Read `media`; None when the message carries none."""
+        if not isinstance(data, dict):
+            return None
+        error = data.get("error")
+        return cls(
+            url=_optional_str(data, "url") or None,
+            mimetype=_optional_str(data, "mimetype") or None,
+            filename=_optional_str(data, "filename") or None,
+            error=None if error in (None, False, "") else _error_summary(error),
+        )
+
+
+def _error_summary(error: object) -> str:
+    if isinstance(error, dict):
+        message = error.get("message") or error.get("name")
+        if isinstance(message, str) and message:
+            return message[:200]
+    if isinstance(error, str):
+        return error[:200]
+    return "download failed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaLocation:
+    """A shared place (`WALocation`): the engines give the coordinates as strings or numbers."""
+
+    latitude: float
+    longitude: float
+    name: str | None = None
+    address: str | None = None
+
+    @classmethod
+    def parse(cls, data: object) -> WaLocation | None:
+        """Read `location`; None when absent or without usable coordinates."""
+        if not isinstance(data, dict):
+            return None
+        latitude = _coordinate(data.get("latitude"), 90)
+        longitude = _coordinate(data.get("longitude"), 180)
+        if latitude is None or longitude is None:
+            return None
+        return cls(
+            latitude=latitude,
+            longitude=longitude,
+            name=_optional_str(data, "name") or None,
+            address=_optional_str(data, "address") or None,
+        )
+
+
+def _coordinate(value: object, bound: float) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if not isinstance(value, int | float) or not math.isfinite(value) or abs(value) > bound:
+        return None
+    return float(value)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class WaMessage:
     """A WhatsApp message (`WAMessage`), incoming or sent."""
 
@@ -255,6 +332,10 @@ class WaMessage:
     has_media: bool = False
     participant: str | None = None
     push_name: str | None = None
+    media: WaMedia | None = None
+    """Where the bridge keeps the message's file, when it has one (`media`)."""
+    location: WaLocation | None = None
+    """The place a location message shares (`location`)."""
     reply_to: str | None = None
     """The quoted message's id as the bridge reports it (`replyTo.id`).
 
@@ -293,6 +374,8 @@ class WaMessage:
             participant=_optional_str(obj, "participant") or None,
             push_name=_push_name(obj.get("_data")),
             reply_to=_reply_to(obj.get("replyTo")),
+            media=WaMedia.parse(obj.get("media")),
+            location=WaLocation.parse(obj.get("location")),
         )
 
     @property
