@@ -20,8 +20,37 @@ TIME_RESOLUTION = 1e-9
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class QueuedFile:
+    """The file of an outgoing media message, kept in the queue's folder until it is gone."""
+
+    name: str
+    """The file's name inside the queue's folder."""
+    kind: str
+    """How WhatsApp shows it: image, video, voice or document."""
+    content_type: str
+    filename: str
+    size: int
+
+    @classmethod
+    def from_dict(cls, data: object) -> QueuedFile:
+        """Restore from `asdict`; `ValueError` and friends when unreadable."""
+        if not isinstance(data, dict):
+            raise TypeError("file")
+        name = str(data["name"])
+        if not name or "/" in name or name.startswith("."):
+            raise ValueError("file name")
+        return cls(
+            name=name,
+            kind=str(data["kind"]),
+            content_type=str(data["content_type"]),
+            filename=str(data["filename"]),
+            size=int(data["size"]),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class QueuedMessage:
-    """One outgoing text and what is known about its delivery."""
+    """One outgoing message (text, poll, file or place) and what is known about its delivery."""
 
     queue_id: str
     chat_id: str
@@ -36,6 +65,10 @@ class QueuedMessage:
     """The id of the message this one quotes."""
     poll_options: tuple[str, ...] | None = None
     """Set for a poll: `text` is its question."""
+    media: QueuedFile | None = None
+    """Set for a file: `text` is its caption."""
+    location: tuple[float, float] | None = None
+    """Latitude and longitude of a place: `text` is its name."""
 
     def with_attempt(self, message_id: str | None, at: float) -> QueuedMessage:
         """The message about to be tried (again), under `message_id` when the bridge has ids."""
@@ -65,9 +98,19 @@ class QueuedMessage:
                 ),
                 reply_to=None if data.get("reply_to") is None else str(data["reply_to"]),
                 poll_options=_poll_options(data.get("poll_options")),
+                media=None if data.get("media") is None else QueuedFile.from_dict(data["media"]),
+                location=_location(data.get("location")),
             )
         except KeyError, TypeError, ValueError:
             return None
+
+
+def _location(data: object) -> tuple[float, float] | None:
+    if data is None:
+        return None
+    if not isinstance(data, list) or len(data) != 2:
+        raise ValueError("location")
+    return float(data[0]), float(data[1])
 
 
 def _poll_options(data: object) -> tuple[str, ...] | None:
@@ -130,6 +173,10 @@ class OutboundQueue:
         if expired:
             self._items = deque(message for message in self._items if message.expires > now)
         return expired
+
+    def file_bytes(self) -> int:
+        """What the waiting messages' files take on disk."""
+        return sum(message.media.size for message in self._items if message.media is not None)
 
     def next_expiry(self) -> float | None:
         """When the next message runs out, if any waits."""

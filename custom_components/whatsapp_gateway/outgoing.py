@@ -16,6 +16,8 @@ import asyncio
 from collections.abc import Callable, Sequence
 import contextlib
 from datetime import datetime
+import math
+from pathlib import Path
 from typing import Any, Protocol
 from uuid import uuid4
 
@@ -23,12 +25,18 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_call_later
-from homeassistant.helpers.storage import Store
+from homeassistant.helpers.storage import STORAGE_DIR, Store
 from homeassistant.util import dt as dt_util
 
 from .bridge import WahaClient, WahaError, WahaResponseError, WaMessage
 from .bridge.decoding import without_lone_surrogates
-from .bridge.errors import WahaNotImplementedError, WahaRouteMissingError, WahaStoreDisabledError
+from .bridge.errors import (
+    WahaEditionError,
+    WahaNotImplementedError,
+    WahaRouteMissingError,
+    WahaStoreDisabledError,
+)
+from .bridge.media import MEDIA_KINDS, MediaKind
 from .const import (
     CONF_QUEUE_TTL,
     CONF_SEND_RATE,
@@ -36,9 +44,10 @@ from .const import (
     EVENT_MESSAGE_FAILED,
     EVENT_MESSAGE_SENT,
     LOGGER,
+    MAX_QUEUED_MEDIA_BYTES,
     entry_option,
 )
-from .outbox import OutboundQueue, QueuedMessage, QueueFullError, SendRateLimiter
+from .outbox import OutboundQueue, QueuedFile, QueuedMessage, QueueFullError, SendRateLimiter
 from .storage import PeriodicSave
 
 STORAGE_VERSION = 1
@@ -54,11 +63,18 @@ LOOKUP_PAGE = 100
 
 FAILED_EXPIRED = "expired"
 FAILED_REJECTED = "rejected"
+# Two places closer than this (degrees, about 10 cm) are the same place.
+SAME_PLACE = 1e-6
 
 
 def outbox_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
     """The store of one entry's outgoing queue."""
     return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.outbox", private=True)
+
+
+def outbox_files(hass: HomeAssistant, entry_id: str) -> Path:
+    """The folder beside the queue's store that holds its messages' files."""
+    return Path(hass.config.path(STORAGE_DIR, f"{DOMAIN}.{entry_id}.outbox.files"))
 
 
 class OwnSends(Protocol):
@@ -103,6 +119,8 @@ class OutgoingMessages:
         self._ttl = float(entry_option(entry, CONF_QUEUE_TTL))
         self._limiter = SendRateLimiter(int(entry_option(entry, CONF_SEND_RATE)))
         self._store = outbox_store(hass, entry.entry_id)
+        self.files = outbox_files(hass, entry.entry_id)
+        """Where files wait: `send_media` puts a file here and hands it over to `async_send`."""
         self._saver = PeriodicSave(self._store, self._storage_data, SAVE_DELAY)
         self._queue = OutboundQueue()
         self._flushing = False
@@ -119,6 +137,7 @@ class OutgoingMessages:
         """Restore the queue; messages that expired meanwhile fail now."""
         stored = await self._store.async_load() or {}
         self._queue = OutboundQueue.from_list(stored.get("queue"))
+        await self._async_reconcile_files()
         self._expire()
         self._schedule_expiry()
 
@@ -145,11 +164,43 @@ class OutgoingMessages:
         ttl: float | None = None,
         reply_to: str | None = None,
         poll_options: Sequence[str] | None = None,
+        media: QueuedFile | None = None,
+        location: tuple[float, float] | None = None,
     ) -> dict[str, Any]:
         """Send now if the link is up and nothing waits; else queue (or raise).
 
-        With `poll_options`, `text` is the question of a poll.
+        With `poll_options`, `text` is the question of a poll; with `media` (a file in
+        `files`, owned by the queue from now on) its caption; with `location` the place's
+        name.
         """
+        try:
+            return await self._async_send(
+                chat_id,
+                text,
+                queue=queue,
+                ttl=ttl,
+                reply_to=reply_to,
+                poll_options=poll_options,
+                media=media,
+                location=location,
+            )
+        except BaseException:
+            if media is not None:
+                self._discard_file(media)
+            raise
+
+    async def _async_send(
+        self,
+        chat_id: str,
+        text: str,
+        *,
+        queue: bool,
+        ttl: float | None,
+        reply_to: str | None,
+        poll_options: Sequence[str] | None,
+        media: QueuedFile | None,
+        location: tuple[float, float] | None,
+    ) -> dict[str, Any]:
         now = _now()
         message = QueuedMessage(
             queue_id=uuid4().hex,
@@ -162,7 +213,11 @@ class OutgoingMessages:
             poll_options=None
             if poll_options is None
             else tuple(without_lone_surrogates(option) for option in poll_options),
+            media=media,
+            location=location,
         )
+        if media is not None and self._client.capabilities.media_sending is False:
+            raise _send_error("media_needs_plus")
         can_send_now = (
             self._is_connected()
             and not self._queue
@@ -174,17 +229,19 @@ class OutgoingMessages:
             try:
                 message_id = await self._async_deliver(message, attempted.append)
             except WahaError as err:
+                if isinstance(err, WahaEditionError):
+                    raise _send_error("media_needs_plus") from None
                 if isinstance(err, WahaNotImplementedError):
                     # The engine never does this (a poll, a quote): no retry can help.
-                    raise _send_error(
-                        "not_supported", action="polls" if message.poll_options else "sending"
-                    ) from None
+                    raise _send_error("not_supported", action=_what(message)) from None
                 if isinstance(err, WahaResponseError) and err.permanent:
                     raise _send_error("send_rejected", error=str(err)) from None
                 if not queue:
                     raise _send_error("send_failed", error=str(err)) from None
                 LOGGER.debug("Sending failed (%s); queueing the message", err)
                 return self._enqueue(attempted[-1])
+            if media is not None:
+                self._discard_file(media)
             self._fire_sent(message, message_id, delayed=False)
             return {"status": "sent", "message_id": message_id, "queue_id": message.queue_id}
         if not queue:
@@ -205,6 +262,7 @@ class OutgoingMessages:
         oldest = self._queue.head()
         return {
             "queued": len(self._queue),
+            "queued_file_bytes": self._queue.file_bytes(),
             "oldest_age_s": None if oldest is None else round(_now() - oldest.created, 1),
             "awaiting_confirmation": sum(1 for m in self._queue if m.attempts),
         }
@@ -212,6 +270,13 @@ class OutgoingMessages:
     # ----------------------------------------------------------------------------------
 
     def _enqueue(self, message: QueuedMessage) -> dict[str, Any]:
+        if (
+            message.media is not None
+            and self._queue.file_bytes() + message.media.size > MAX_QUEUED_MEDIA_BYTES
+        ):
+            raise _send_error(
+                "queue_full_files", max_mb=str(MAX_QUEUED_MEDIA_BYTES // (1024 * 1024))
+            )
         try:
             self._queue.append(message)
         except QueueFullError:
@@ -233,7 +298,12 @@ class OutgoingMessages:
             if found is not None:
                 return found
         message_id = message.message_id
-        if message_id is None and self._client.capabilities.new_message_ids:
+        # Files go without a pre-generated id: the bridge's file routes take none.
+        if (
+            message_id is None
+            and message.media is None
+            and self._client.capabilities.new_message_ids
+        ):
             try:
                 message_id = await self._client.new_message_id(self._session_name)
             except WahaRouteMissingError, WahaNotImplementedError:
@@ -242,7 +312,27 @@ class OutgoingMessages:
         on_attempt(attempt)
         if self._own_sends is not None:
             self._own_sends.sending(attempt.chat_id, attempt.text, attempt.message_id)
-        if attempt.poll_options is not None:
+        if attempt.media is not None:
+            message_id = await self._client.send_file(
+                self._session_name,
+                attempt.chat_id,
+                _kind(attempt.media),
+                self.files / attempt.media.name,
+                mimetype=attempt.media.content_type,
+                filename=attempt.media.filename,
+                caption=attempt.text or None,
+                reply_to=attempt.reply_to,
+            )
+        elif attempt.location is not None:
+            message_id = await self._client.send_location(
+                self._session_name,
+                attempt.chat_id,
+                *attempt.location,
+                title=attempt.text,
+                message_id=attempt.message_id,
+                reply_to=attempt.reply_to,
+            )
+        elif attempt.poll_options is not None:
             message_id = await self._client.send_poll(
                 self._session_name,
                 attempt.chat_id,
@@ -340,18 +430,40 @@ class OutgoingMessages:
                     log = LOGGER.debug if self._warned_rejected else LOGGER.warning
                     self._warned_rejected = True
                     log("The bridge rejected a queued message: %s", err)
-                    if self._queue.remove(head.queue_id) is not None:
-                        self._changed()
+                    if self._remove(head):
                         self._fire_failed(head, FAILED_REJECTED)
                     continue
                 except WahaError as err:
                     self._retry_later(err)
                     return
-                if self._queue.remove(head.queue_id) is not None:
-                    self._changed()
+                self._remove(head)
                 self._fire_sent(head, message_id, delayed=True)
         finally:
             self._flushing = False
+
+    def _remove(self, message: QueuedMessage) -> bool:
+        """Take a message off the queue with its file; False when it was gone already."""
+        if self._queue.remove(message.queue_id) is None:
+            return False
+        if message.media is not None:
+            self._discard_file(message.media)
+        self._changed()
+        return True
+
+    def _discard_file(self, media: QueuedFile) -> None:
+        """Remove a file that is no longer needed (sent, failed or expired)."""
+        self._hass.async_add_executor_job(_unlink, self.files / media.name)
+
+    async def _async_reconcile_files(self) -> None:
+        """After a restart: remove files no message needs; fail messages whose file is gone."""
+        wanted = {message.media.name for message in self._queue if message.media is not None}
+        present = await self._hass.async_add_executor_job(_tidy_folder, self.files, wanted)
+        for message in list(self._queue):
+            if message.media is not None and message.media.name not in present:
+                LOGGER.warning("The file of a queued message is gone; it cannot be sent")
+                self._queue.remove(message.queue_id)
+                self._fire_failed(message, FAILED_REJECTED)
+                self._saver.schedule()
 
     def _record_attempt(self, attempt: QueuedMessage) -> None:
         if self._queue.update(attempt):
@@ -365,6 +477,8 @@ class OutgoingMessages:
         expired = self._queue.remove_expired(_now())
         for message in expired:
             LOGGER.info("A queued message expired before the link came back")
+            if message.media is not None:
+                self._discard_file(message.media)
             self._fire_failed(message, FAILED_EXPIRED)
         if expired:
             self._changed()
@@ -428,7 +542,53 @@ def _is_earlier_try(message: QueuedMessage, candidate: WaMessage) -> bool:
     """Whether `candidate` (an own message of the chat) is an earlier try of `message`."""
     if message.message_id is not None:
         return candidate.id == message.message_id or message.message_id in candidate.id.split("_")
+    if message.media is not None:
+        # A file's message shows its caption as the body.
+        return candidate.has_media and (candidate.body or "") == message.text
+    if message.location is not None:
+        place = candidate.location
+        return place is not None and all(
+            math.isclose(a, b, abs_tol=SAME_PLACE)
+            for a, b in zip((place.latitude, place.longitude), message.location, strict=True)
+        )
     return candidate.body == message.text
+
+
+def _what(message: QueuedMessage) -> str:
+    """What a message is, for `not_supported`."""
+    if message.poll_options is not None:
+        return "polls"
+    if message.media is not None:
+        return "files"
+    if message.location is not None:
+        return "locations"
+    return "sending"
+
+
+def _kind(media: QueuedFile) -> MediaKind:
+    """The stored kind, checked (an unknown one from an edited store goes as a document)."""
+    for kind in MEDIA_KINDS:
+        if kind == media.kind:
+            return kind
+    return "document"
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def _tidy_folder(folder: Path, wanted: set[str]) -> set[str]:
+    """Remove the folder's files not in `wanted`; the names of those that remain."""
+    if not folder.is_dir():
+        return set()
+    present = set()
+    for path in folder.iterdir():
+        if path.name in wanted:
+            present.add(path.name)
+        elif path.is_file():
+            _unlink(path)
+    return present
 
 
 def _now() -> float:
