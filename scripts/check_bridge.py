@@ -398,7 +398,6 @@ def _print_features(
         media_text = "works (Plus)"
     else:
         media_text = "no, Core sends no files: send_media is refused with media_needs_plus"
-        media_text += " (later release)"
     report.field("  Media sending", media_text)
 
     since = _release_text(MULTI_SESSION_CORE_SINCE)

@@ -248,7 +248,7 @@ async def test_profile_gows_2026_7_1_core(double_factory: Any) -> None:
     assert status == 0, text
     assert field(text, "Edition") == "Core"
     assert field(text, "Media sending") == (
-        "no, Core sends no files: send_media is refused with media_needs_plus (later release)"
+        "no, Core sends no files: send_media is refused with media_needs_plus"
     )
     assert field(text, "New message ids").startswith("work (checked)")
     assert field(text, "More than one session") == "works (Core from 2026.6.1)"

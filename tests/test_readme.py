@@ -55,6 +55,8 @@ def test_every_event_and_action_has_an_example() -> None:
         "whatsapp_gateway_poll_vote",
         "whatsapp_gateway.reconnect",
         "whatsapp_gateway.send_message",
+        "whatsapp_gateway.send_media",
+        "whatsapp_gateway.send_location",
         "whatsapp_gateway.react",
         "whatsapp_gateway.mark_read",
         "whatsapp_gateway.ask",

@@ -40,7 +40,7 @@ def row(profile: BridgeProfile) -> str:
         "by id" if caps.new_message_ids else "by text and time",
         "yes",
         "several" if caps.multi_session else "`default` only",
-        "later release" if caps.media_sending else "no (Plus only)",
+        "yes" if caps.media_sending else "no (Plus only)",
     ]
     return "| " + " | ".join(cells) + " |"
 
