@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_FRIENDLY_NAME
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -15,17 +16,27 @@ from homeassistant.core import (
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 
-from .bridge import WahaError
+from .bridge import MEDIA_KINDS, WahaError
 from .bridge.errors import WahaNotImplementedError, WahaRouteMissingError
 from .compat import vol
 from .const import (
     ASK_DEFAULT_TIMEOUT,
     ASK_MAX_TIMEOUT,
+    ATTR_CAMERA_ENTITY_ID,
+    ATTR_CAPTION,
     ATTR_CHAT_ID,
     ATTR_CONFIG_ENTRY_ID,
+    ATTR_ENTITY_ID,
+    ATTR_FILENAME,
+    ATTR_KIND,
+    ATTR_LATITUDE,
+    ATTR_LONGITUDE,
+    ATTR_MEDIA,
     ATTR_MESSAGE,
     ATTR_MESSAGE_ID,
+    ATTR_NAME,
     ATTR_OPTIONS,
+    ATTR_PATH,
     ATTR_QUESTION,
     ATTR_QUEUE,
     ATTR_REACTION,
@@ -34,14 +45,21 @@ from .const import (
     ATTR_TARGET,
     ATTR_TIMEOUT,
     ATTR_TTL,
+    ATTR_URL,
     DOMAIN,
+    KIND_AUTO,
+    MAX_SEND_BYTES,
     SERVICE_ASK,
     SERVICE_MARK_READ,
     SERVICE_REACT,
     SERVICE_RECONNECT,
+    SERVICE_SEND_LOCATION,
+    SERVICE_SEND_MEDIA,
     SERVICE_SEND_MESSAGE,
 )
+from .media_out import async_fetch_outgoing_file
 from .models import ConnectionState
+from .outbox import QueuedFile
 from .targets import InvalidTargetError, normalize_target
 
 if TYPE_CHECKING:
@@ -56,14 +74,44 @@ RECONNECT_SCHEMA = vol.Schema(
     }
 )
 
+_QUEUE_FIELDS = {
+    vol.Optional(ATTR_QUEUE, default=True): cv.boolean,
+    vol.Optional(ATTR_TTL): vol.All(vol.Coerce(int), vol.Range(min=1, max=30 * 86400)),
+    vol.Optional(ATTR_REPLY_TO): vol.All(cv.string, vol.Length(min=1, max=256)),
+}
 SEND_MESSAGE_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
         vol.Required(ATTR_TARGET): cv.string,
         vol.Required(ATTR_MESSAGE): cv.string,
-        vol.Optional(ATTR_QUEUE, default=True): cv.boolean,
-        vol.Optional(ATTR_TTL): vol.All(vol.Coerce(int), vol.Range(min=1, max=30 * 86400)),
-        vol.Optional(ATTR_REPLY_TO): vol.All(cv.string, vol.Length(min=1, max=256)),
+        **_QUEUE_FIELDS,
+    }
+)
+MEDIA_SOURCES = (ATTR_MEDIA, ATTR_CAMERA_ENTITY_ID, ATTR_URL, ATTR_PATH)
+SEND_MEDIA_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_TARGET): cv.string,
+        # A `media:` selector value ({media_content_id, ...}) or a media-source id.
+        vol.Optional(ATTR_MEDIA): vol.Any(cv.string, dict),
+        vol.Optional(ATTR_CAMERA_ENTITY_ID): cv.entity_domain("camera"),
+        vol.Optional(ATTR_URL): cv.string,
+        vol.Optional(ATTR_PATH): cv.string,
+        vol.Optional(ATTR_CAPTION): cv.string,
+        vol.Optional(ATTR_KIND, default=KIND_AUTO): vol.In([KIND_AUTO, *MEDIA_KINDS]),
+        vol.Optional(ATTR_FILENAME): vol.All(cv.string, vol.Length(min=1, max=255)),
+        **_QUEUE_FIELDS,
+    }
+)
+SEND_LOCATION_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_TARGET): cv.string,
+        vol.Inclusive(ATTR_LATITUDE, "coordinates"): cv.latitude,
+        vol.Inclusive(ATTR_LONGITUDE, "coordinates"): cv.longitude,
+        vol.Optional(ATTR_ENTITY_ID): cv.entity_domain(["zone", "device_tracker", "person"]),
+        vol.Optional(ATTR_NAME): vol.All(cv.string, vol.Length(max=256)),
+        **_QUEUE_FIELDS,
     }
 )
 # WhatsApp refuses longer texts.
@@ -133,13 +181,90 @@ async def _async_send_message(call: ServiceCall) -> ServiceResponse:
     entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
     chat_id = validated_target(call.data[ATTR_TARGET])
     text = validated_text(call.data[ATTR_MESSAGE])
-    result = await entry.runtime_data.outgoing.async_send(
-        chat_id,
-        text,
-        queue=call.data[ATTR_QUEUE],
-        ttl=call.data.get(ATTR_TTL),
-        reply_to=call.data.get(ATTR_REPLY_TO),
+    result = await entry.runtime_data.outgoing.async_send(chat_id, text, **_queue_options(call))
+    return _send_response(result)
+
+
+async def _async_send_media(call: ServiceCall) -> ServiceResponse:
+    entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    chat_id = validated_target(call.data[ATTR_TARGET])
+    caption: str = call.data.get(ATTR_CAPTION) or ""
+    caption = validated_text(caption) if caption.strip() else ""
+    outgoing = entry.runtime_data.outgoing
+    # Said at once, before a snapshot is taken or a file fetched (and never queued).
+    if entry.runtime_data.client.capabilities.media_sending is False:
+        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="media_needs_plus")
+    file = await async_fetch_outgoing_file(
+        call.hass,
+        outgoing.files,
+        **{source: call.data.get(source) for source in MEDIA_SOURCES},
+        filename=call.data.get(ATTR_FILENAME),
+        kind=call.data[ATTR_KIND],
+        max_bytes=MAX_SEND_BYTES,
     )
+    result = await outgoing.async_send(
+        chat_id,
+        caption,
+        media=QueuedFile(
+            name=file.path.name,
+            kind=file.kind,
+            content_type=file.content_type,
+            filename=file.filename,
+            size=file.size,
+        ),
+        **_queue_options(call),
+    )
+    return _send_response(result)
+
+
+async def _async_send_location(call: ServiceCall) -> ServiceResponse:
+    entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    chat_id = validated_target(call.data[ATTR_TARGET])
+    latitude, longitude, name = _place(call)
+    result = await entry.runtime_data.outgoing.async_send(
+        chat_id, name, location=(latitude, longitude), **_queue_options(call)
+    )
+    return _send_response(result)
+
+
+def _place(call: ServiceCall) -> tuple[float, float, str]:
+    """Coordinates and name from the call: given, or where a zone, tracker or person is."""
+    entity_id: str | None = call.data.get(ATTR_ENTITY_ID)
+    has_coordinates = ATTR_LATITUDE in call.data
+    if has_coordinates == (entity_id is not None):
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="location_source")
+    name: str = call.data.get(ATTR_NAME) or ""
+    if entity_id is None:
+        return call.data[ATTR_LATITUDE], call.data[ATTR_LONGITUDE], name
+    state = call.hass.states.get(entity_id)
+    latitude = None if state is None else state.attributes.get(ATTR_LATITUDE)
+    longitude = None if state is None else state.attributes.get(ATTR_LONGITUDE)
+    if (
+        state is None
+        or not isinstance(latitude, int | float)
+        or not isinstance(longitude, int | float)
+    ):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="location_unknown",
+            translation_placeholders={"entity_id": entity_id},
+        )
+    return (
+        float(latitude),
+        float(longitude),
+        name or str(state.attributes.get(ATTR_FRIENDLY_NAME) or ""),
+    )
+
+
+def _queue_options(call: ServiceCall) -> dict[str, Any]:
+    return {
+        "queue": call.data[ATTR_QUEUE],
+        "ttl": call.data.get(ATTR_TTL),
+        "reply_to": call.data.get(ATTR_REPLY_TO),
+    }
+
+
+def _send_response(result: dict[str, Any]) -> ServiceResponse:
     if result["status"] == "sent":
         return {"status": "sent", "message_id": result["message_id"]}
     return {"status": "queued", "queue_id": result["queue_id"]}
@@ -245,13 +370,14 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=RECONNECT_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_SEND_MESSAGE,
-        _async_send_message,
-        schema=SEND_MESSAGE_SCHEMA,
-        supports_response=SupportsResponse.OPTIONAL,
-    )
+    for name, send, schema in (
+        (SERVICE_SEND_MESSAGE, _async_send_message, SEND_MESSAGE_SCHEMA),
+        (SERVICE_SEND_MEDIA, _async_send_media, SEND_MEDIA_SCHEMA),
+        (SERVICE_SEND_LOCATION, _async_send_location, SEND_LOCATION_SCHEMA),
+    ):
+        hass.services.async_register(
+            DOMAIN, name, send, schema=schema, supports_response=SupportsResponse.OPTIONAL
+        )
     for name, handler, schema in (
         (SERVICE_REACT, _async_react, REACT_SCHEMA),
         (SERVICE_MARK_READ, _async_mark_read, MARK_READ_SCHEMA),
