@@ -7,6 +7,12 @@
 
 ``python -m bridge_double fault --url URL [--api-key K] <fault> [name=value ...]``
 
+A file goes along as ``media=@PATH`` (read here, sent base64; ``mimetype`` guessed from the
+name unless given), e.g. ``fault --url U emit_message name=default chat_id=49176@c.us
+body=look media=@door.jpg``; a location as JSON, ``location='{"latitude": 52.52,
+"longitude": 13.405, "name": "Home"}'``. ``fault --url U sent_files`` lists what was sent
+(sizes and digests instead of the bytes).
+
 The key defaults to ``$WAHA_API_KEY`` (else ``test-key``); it is never printed, except a
 key generated for a weak one (``--api-key waha``), which is logged as WAHA does.
 """
@@ -15,10 +21,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import logging
+import mimetypes
 import os
+from pathlib import Path
 import signal
 import sys
 from typing import TYPE_CHECKING, Any
@@ -119,11 +128,27 @@ def parse_arguments(pairs: Sequence[str]) -> dict[str, Any]:
     return kwargs
 
 
+def attach_files(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``media=@PATH`` -> the file's bytes in base64 (``mimetype`` guessed when not given)."""
+    media = kwargs.get("media")
+    if not isinstance(media, str) or not media.startswith("@"):
+        return kwargs
+    path = Path(media[1:]).expanduser()
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ValueError(f"cannot read {path}: {err.strerror}") from None
+    kwargs = {**kwargs, "media": base64.b64encode(data).decode("ascii")}
+    if "mimetype" not in kwargs:
+        kwargs["mimetype"] = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return kwargs
+
+
 async def fault_command(argv: Sequence[str]) -> int:
     """Post one fault to a running double and print its answer; 0 when it was accepted."""
     options = fault_parser().parse_args(argv)
     try:
-        kwargs = parse_arguments(options.arguments)
+        kwargs = attach_files(parse_arguments(options.arguments))
     except ValueError as err:
         sys.stderr.write(f"{err}\n")
         return 2

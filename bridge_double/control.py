@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Awaitable, Callable
+import hashlib
 import inspect
 import logging
 from typing import TYPE_CHECKING, Any, Final
@@ -55,6 +58,7 @@ IMMEDIATE: Final = {
         "send_from_phone",
         "send_huge",
         "send_raw_text",
+        "sent_files",
         "set_chat_name",
         "set_me_lid",
         "set_status",
@@ -82,7 +86,28 @@ SUMMARISED: Final[dict[str, Callable[[Any], object]]] = {
         "first": messages[0]["id"] if messages else None,
         "last": messages[-1]["id"] if messages else None,
     },
+    "sent_files": lambda files: [_without_bytes(sent) for sent in files],
 }
+
+
+def _without_bytes(sent: JsonDict) -> JsonDict:
+    """A sent file for the CLI: its size and SHA-256 instead of its bytes."""
+    data = sent.get("data")
+    summary = {key: value for key, value in sent.items() if key != "data"}
+    summary["size"] = len(data) if isinstance(data, bytes) else None
+    summary["sha256"] = hashlib.sha256(data).hexdigest() if isinstance(data, bytes) else None
+    return summary
+
+
+def _decode_media(kwargs: JsonDict) -> JsonDict:
+    """``emit_message``'s ``media`` arrives base64 over JSON (the CLI's ``media=@PATH``)."""
+    media = kwargs.get("media")
+    if not isinstance(media, str):
+        return kwargs
+    try:
+        return {**kwargs, "media": base64.b64decode(media, validate=True)}
+    except (binascii.Error, ValueError):
+        raise ValueError("media must be base64 (use media=@PATH on the command line)") from None
 
 
 def faults() -> list[str]:
@@ -110,6 +135,11 @@ async def handle_fault(double: BridgeDouble, fault: str, kwargs: JsonDict) -> tu
     _LOGGER.info("control: %s %s", fault, _printable(kwargs))
     if fault == "send_binary" and isinstance(kwargs.get("data"), str):
         kwargs = {**kwargs, "data": kwargs["data"].encode()}
+    if fault == "emit_message":
+        try:
+            kwargs = _decode_media(kwargs)
+        except ValueError as err:
+            return 400, {"message": str(err), "statusCode": 400}
     method: Callable[..., Any] = getattr(double, method_name)
     try:
         inspect.signature(method).bind(**kwargs)

@@ -112,6 +112,20 @@ def store_disabled() -> ApiError:
     )
 
 
+def message_not_found() -> ApiError:
+    """404 of ``GET .../messages/{messageId}`` (``chats.controller.ts``)."""
+    return ApiError(404, {"message": "Message not found", "error": "Not Found", "statusCode": 404})
+
+
+def file_not_found() -> ApiError:
+    """404 of ``/api/files/...`` for a file the bridge does not have.
+
+    ``@nestjs/serve-static``'s render handler tries ``index.html`` of the files folder.
+    """
+    message = "ENOENT: no such file or directory, stat '/tmp/whatsapp-files/index.html'"
+    return ApiError(404, {"message": message, "error": "Not Found", "statusCode": 404})
+
+
 def invalid_lid() -> ApiError:
     """422 of ``GET /api/{s}/lids/{lid}`` when ``lid`` is no ``@lid`` (``lids.controller.ts``)."""
     return unprocessable("Invalid LID - it must end with @lid")

@@ -8,6 +8,7 @@ from enum import Enum, StrEnum
 from typing import Any, Final
 
 from .chats import ChatHistory
+from .media import StoredFile
 
 DEFAULT_ME_ID: Final = "491511234567@c.us"
 DEFAULT_SESSION: Final = "default"
@@ -94,10 +95,14 @@ class DoubleSession:
     """chat id -> messages in timestamp order (see :class:`ChatHistory`)."""
     sent: list[JsonDict] = field(default_factory=list)
     """Every performed send, oldest first: ``chat_id``, ``text``, ``key``, ``message_id``,
-    ``kind`` (``text``, ``poll``, media) and ``reply_to``; polls add ``options``, ``multiple``.
+    ``kind`` (``text``, ``poll``, ``location``, media) and ``reply_to``; polls add ``options``,
+    ``multiple``; locations ``latitude``, ``longitude``, ``title``; files ``data`` (bytes, None
+    for a ``url``), ``url``, ``mimetype``, ``filename``, ``caption``, ``convert``.
 
     A send performed twice (the same ``key`` again) is recorded twice.
     """
+    files: dict[str, StoredFile] = field(default_factory=dict)
+    """``<id>.<ext>`` -> the file served at ``/api/files/<session>/<id>.<ext>``."""
     lids: dict[str, str] = field(default_factory=dict)
     """``<id>@lid`` -> ``<digits>@c.us``, for ``GET /api/{s}/lids/{lid}``."""
     reactions: list[JsonDict] = field(default_factory=list)

@@ -375,8 +375,10 @@ class BridgeProfile:
         content: JsonDict,
         body: str,
         timestamp: int,
+        kind: str = "text",
+        location: JsonDict | None = None,
     ) -> JsonDict:
-        """What ``sendText`` (and Plus' media sends) answer, per engine.
+        """What ``sendText`` (and ``sendLocation``, Plus' media sends) answer, per engine.
 
         GOWS (``messageResponse``): ``{"id": <serialized>, "_data": <the proto message>}``.
         NOWEB: Baileys' WebMessageInfo (bare id in ``key.id``, JIDs in ``@s.whatsapp.net``
@@ -397,13 +399,14 @@ class BridgeProfile:
         serial: JsonDict = {"fromMe": True, "remote": chat_id, "id": key, "_serialized": message_id}
         if _is_group(chat_id):
             serial["participant"] = me_id
-        return {
-            "_data": {"id": serial, "body": body, "type": "chat", "t": timestamp},
+        webjs_type = WEBJS_TYPES.get(kind, "chat")
+        answer = {
+            "_data": {"id": serial, "body": body, "type": webjs_type, "t": timestamp},
             "id": serial,
             "ack": 0,
-            "hasMedia": False,
+            "hasMedia": kind in WEBJS_MEDIA_KINDS,
             "body": body,
-            "type": "chat",
+            "type": webjs_type,
             "timestamp": timestamp,
             "from": me_id,
             "to": chat_id,
@@ -421,6 +424,9 @@ class BridgeProfile:
             "isGif": False,
             "links": [],
         }
+        if location is not None:
+            answer["location"] = location
+        return answer
 
     # ------------------------------------------------------------- talking back
 
@@ -574,11 +580,162 @@ class BridgeProfile:
             vote.update(selectedOptions=[], timestamp=timestamp_s)
         return {"vote": vote, "poll": poll, "_data": {}}
 
+    # ------------------------------------------------------------------ media
+
+    def media_file_key(self, message_id: str) -> str:
+        """The name (without extension) WAHA stores a message's file under.
+
+        ``MediaManager`` names it by ``processor.getMessageId``: GOWS ``Info.ID`` and NOWEB
+        ``key.id`` (the bare id), WEBJS ``id._serialized`` (the serialized id).
+        """
+        if self.engine == "WEBJS":
+            return message_id
+        parts = message_id.split("_")
+        return parts[2] if len(parts) >= 3 else message_id
+
+    def received_media(
+        self,
+        *,
+        url: str | None,
+        mimetype: str,
+        filename: str | None,
+        kind: str,
+        error: JsonDict | None = None,
+    ) -> JsonDict:
+        """``media`` of a message once the bridge downloaded (or failed to download) its file.
+
+        ``filename`` as the engine's processor reads it: GOWS ``content.fileName`` (only
+        documents have one; undefined, so absent, otherwise), NOWEB
+        ``documentMessage.fileName || null``, WEBJS ``rawData.filename || null``. No
+        ``error`` key unless the download failed (then ``url`` null).
+        """
+        name = filename if (kind == "document" or self.engine == "WEBJS") else None
+        media: JsonDict = {"url": url, "filename": name, "mimetype": mimetype}
+        if self.engine == "GOWS" and name is None:
+            del media["filename"]
+        if error is not None:
+            media["url"] = None
+            media["error"] = error
+        return media
+
+    def media_body(self, caption: str | None) -> str | None:
+        """``body`` of a file (or location) message without text: the caption if any.
+
+        ``extractBody`` (``session.noweb.core.ts``, GOWS too) falls back to the caption;
+        without one GOWS leaves ``body`` undefined (absent, see :attr:`omits_missing_body`),
+        NOWEB says ``body || null``; whatsapp-web.js sets ``data.caption || ''``.
+        """
+        if caption:
+            return caption
+        return "" if self.engine == "WEBJS" else None
+
+    @property
+    def omits_missing_body(self) -> bool:
+        """GOWS' ``toWAMessage`` passes an undefined body through: the key is absent."""
+        return self.engine == "GOWS"
+
+    def location(
+        self,
+        *,
+        latitude: float,
+        longitude: float,
+        name: str | None = None,
+        address: str | None = None,
+        thumbnail: str | None = None,
+    ) -> JsonDict:
+        """``location`` (WALocation) of a location message.
+
+        GOWS and NOWEB (``extractWALocation``, ``core/engines/waproto/locaiton.ts``): the
+        coordinates as strings (``degreesLatitude?.toString()``), ``live: false``, the
+        proto's name/address/url/comment/thumbnail where set. WEBJS (``extractLocation``):
+        whatsapp-web.js' numbers, ``description`` = name and address on two lines,
+        ``thumbnail`` = the message body (the base64 JPEG preview).
+        """
+        if self.engine == "WEBJS":
+            location: JsonDict = {
+                "live": False,
+                "latitude": latitude,
+                "longitude": longitude,
+                "name": name,
+                "address": address,
+                "description": "\n".join(part for part in (name, address) if part),
+                "thumbnail": thumbnail or "",
+            }
+        else:
+            location = {
+                "live": False,
+                "latitude": js_number(latitude),
+                "longitude": js_number(longitude),
+                "name": name,
+                "address": address,
+                "thumbnail": thumbnail,
+            }
+        return {key: value for key, value in location.items() if value is not None}
+
+    def location_body(self, thumbnail: str | None) -> str | None:
+        """``body`` of a location message: GOWS absent, NOWEB null, WEBJS the thumbnail."""
+        return (thumbnail or "") if self.engine == "WEBJS" else None
+
+    def message_data(
+        self,
+        *,
+        chat_id: str,
+        key: str,
+        from_me: bool,
+        content: JsonDict,
+        webjs_type: str,
+        extra: JsonDict | None = None,
+    ) -> JsonDict:
+        """``_data`` of a file or location message: the engine's raw message, abridged.
+
+        GOWS: the whatsmeow event (``Info`` with ``Type``/``MediaType``, ``Message``);
+        NOWEB: Baileys' WebMessageInfo (``key``, ``message``); WEBJS: whatsapp-web.js'
+        ``rawData`` (``type`` ``image``/``video``/``audio``/``ptt``/``document``/``location``).
+        """
+        if self.engine == "GOWS":
+            media_type = "ptt" if webjs_type == "ptt" else webjs_type
+            info = {
+                "Chat": to_jid(chat_id),
+                "ID": key,
+                "IsFromMe": from_me,
+                "IsGroup": _is_group(chat_id),
+                "Type": "media",
+                "MediaType": media_type,
+            }
+            return {"Info": info, "Message": content}
+        if self.engine == "NOWEB":
+            return {
+                "key": {"remoteJid": to_jid(chat_id), "fromMe": from_me, "id": key},
+                "message": content,
+            }
+        return {"type": webjs_type, **(extra or {})}
+
     def text_content(self, text: str) -> JsonDict:
         """The proto message of a text: NOWEB (Baileys) sends an ``extendedTextMessage``."""
         if self.engine == "NOWEB":
             return {"extendedTextMessage": {"text": text}}
         return {"conversation": text}
 
+
+def js_number(value: float) -> str:
+    """A number as JavaScript's ``toString`` writes it (``13`` not ``13.0``)."""
+    number = float(value)
+    if number.is_integer() and abs(number) < 1e21:
+        return str(int(number))
+    return repr(number)
+
+
+WEBJS_TYPES: Final = {
+    "text": "chat",
+    "image": "image",
+    "file": "document",
+    "document": "document",
+    "voice": "ptt",
+    "audio": "audio",
+    "video": "video",
+    "location": "location",
+}
+"""whatsapp-web.js' message ``type`` per kind of message."""
+WEBJS_MEDIA_KINDS: Final = frozenset({"image", "file", "document", "voice", "audio", "video"})
 
 DEFAULT_PROFILE: Final = BridgeProfile()

@@ -49,6 +49,11 @@ def message_query(query: MultiMapping[str]) -> MessageQuery:
     )
 
 
+def download_media(query: MultiMapping[str]) -> bool:
+    """``downloadMedia`` of the messages endpoints: true unless given false (``chats.dto.ts``)."""
+    return _boolean(query, "downloadMedia") is not False
+
+
 def overview_query(query: MultiMapping[str]) -> tuple[int, int, list[str] | None]:
     """``GET /api/{s}/chats/overview``: limit, offset and the ``ids`` filter (repeated or CSV)."""
     _boolean(query, "merge")

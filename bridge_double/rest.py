@@ -15,6 +15,7 @@ from aiohttp.web_urldispatcher import MatchInfoError
 from . import errors, ids, payloads, queries
 from .auth import Access
 from .control import handle_fault
+from .media import parse_file, served_type
 from .model import DoubleSession, JsonDict, SessionStatus, Status
 from .request_log import RequestRecord
 from .streams import ALL, CLOSE_TIMEOUT, StreamClient, parse_events
@@ -42,6 +43,11 @@ PRESENCES: Final = frozenset({"offline", "online", "typing", "recording", "pause
 GLOBAL_PRESENCES: Final = frozenset({"online", "offline"})
 MEDIA_SENDS: Final = ("image", "file", "voice", "video")
 """``POST /api/send{Image,File,Voice,Video}``: Plus only."""
+CONVERTED_SENDS: Final = frozenset({"voice", "video"})
+"""Media sends whose request requires ``convert`` (a boolean) in the OpenAPI."""
+CLIENT_MAX_SIZE: Final = 100 * 1024 * 1024
+"""Request bodies up to 100 MB (a 30 MB base64 file and more)."""
+FILES_PREFIX: Final = "/api/files/"
 
 
 def build_app(double: BridgeDouble) -> web.Application:
@@ -51,7 +57,9 @@ def build_app(double: BridgeDouble) -> web.Application:
     ``Cannot GET ...`` like any unknown path.
     """
     profile = double.profile
-    app = web.Application(middlewares=[_log_and_errors, _authenticate])
+    app = web.Application(
+        middlewares=[_log_and_errors, _authenticate], client_max_size=CLIENT_MAX_SIZE
+    )
     app[DOUBLE] = double
     app.router.add_get("/ping", _ping)
     app.router.add_get("/api/server/version", _version)
@@ -73,6 +81,7 @@ def build_app(double: BridgeDouble) -> web.Application:
         app.router.add_get("/api/{session}/new-message-id", _new_message_id)
     app.router.add_get("/api/{session}/status/new-message-id", _new_message_id)
     app.router.add_post("/api/sendText", _send_text)
+    app.router.add_post("/api/sendLocation", _send_location)
     app.router.add_post("/api/sendPoll", _send_poll)
     app.router.add_put("/api/reaction", _reaction)
     app.router.add_post("/api/sendSeen", _send_seen)
@@ -83,6 +92,9 @@ def build_app(double: BridgeDouble) -> web.Application:
     app.router.add_get("/api/{session}/chats/overview", _overview)
     app.router.add_post("/api/{session}/chats/overview", _overview_post)
     app.router.add_get("/api/{session}/chats/{chatId}/messages", _chat_messages)
+    app.router.add_get("/api/{session}/chats/{chatId}/messages/{messageId}", _chat_message)
+    # ServeStaticModule: no session scope check, so the segment is not called "session".
+    app.router.add_get(FILES_PREFIX + "{file_session}/{file}", _file)
     app.router.add_get("/api/{session}/lids/pn/{phoneNumber}", _lid_by_phone_number)
     app.router.add_get("/api/{session}/lids/{lid}", _phone_number_by_lid)
     app.router.add_get(WS_PATH, _websocket)
@@ -471,9 +483,56 @@ async def _send_text(request: web.Request) -> web.StreamResponse:
     message = await double.rest_send_text(
         session, chat_id=chat_id, text=text, key=key, reply_to=reply_to
     )
+    return _sent(double, message)
+
+
+def _sent(double: BridgeDouble, answer: JsonDict) -> web.StreamResponse:
+    """201 with the engine's answer, unless an armed ``drop_send_answers`` drops it."""
     if double.send_faults.take_drop():
         raise errors.AnswerDropped
-    return _json(message, 201)
+    return _json(answer, 201)
+
+
+def _coordinate(body: JsonDict, field: str, bound: float) -> float:
+    value = body.get(field)
+    if isinstance(value, bool) or not isinstance(value, int | float) or abs(value) > bound:
+        raise errors.bad_request(f"{field} must be a number")
+    return float(value)
+
+
+async def _send_location(request: web.Request) -> web.StreamResponse:
+    """``POST /api/sendLocation`` (Core and Plus, every engine): as sendText.
+
+    WAHA has no validation pipe here (a bad body fails in the engine); the double answers
+    400 as it does for sendText. ``id`` is honoured where sendText's is.
+    """
+    body = await _body(request)
+    double, name, chat_id = _send_target(request, body)
+    latitude = _coordinate(body, "latitude", 90)
+    longitude = _coordinate(body, "longitude", 180)
+    title, key = body.get("title"), body.get("id")
+    if title is None:
+        title = ""
+    if not isinstance(title, str):
+        raise errors.bad_request("title must be a string")
+    if key is not None and (not isinstance(key, str) or not key):
+        raise errors.bad_request("id must be a string")
+    reply_to = _reply_to(request, body)
+    if double.keys.check(request_key(request), name) is Access.FORBIDDEN:
+        raise errors.forbidden()
+    session = await _running_in(double, name, SessionStatus.WORKING)
+    if (failure := double.send_faults.take_failure()) is not None:
+        raise failure
+    answer = await double.rest_send_location(
+        session,
+        chat_id=chat_id,
+        latitude=latitude,
+        longitude=longitude,
+        title=title,
+        key=key,
+        reply_to=reply_to,
+    )
+    return _sent(double, answer)
 
 
 def _reply_to(request: web.Request, body: JsonDict) -> str | None:
@@ -593,11 +652,16 @@ async def _send_media(request: web.Request) -> web.StreamResponse:
     kind = request.path.removeprefix("/api/send").lower()
     body = await _body(request)
     double, name, chat_id = _send_target(request, body)
-    if not isinstance(body.get("file"), dict):
-        raise errors.bad_request("file must be an object")
+    file = parse_file(body.get("file"), kind)
     caption = body.get("caption")
     if caption is not None and not isinstance(caption, str):
         raise errors.bad_request("caption must be a string")
+    convert = body.get("convert")
+    if kind in CONVERTED_SENDS and not isinstance(convert, bool):
+        raise errors.bad_request("convert must be a boolean value")
+    if convert is not None and not isinstance(convert, bool):
+        raise errors.bad_request("convert must be a boolean value")
+    reply_to = _reply_to(request, body)
     if double.keys.check(request_key(request), name) is Access.FORBIDDEN:
         raise errors.forbidden()
     session = await _running_in(double, name, SessionStatus.WORKING)
@@ -605,10 +669,19 @@ async def _send_media(request: web.Request) -> web.StreamResponse:
         if kind == "video" and double.profile.core_video_not_implemented:
             raise errors.not_implemented(double.engine)
         raise errors.plus_only(double.engine)
+    if (failure := double.send_faults.take_failure()) is not None:
+        raise failure
     answer = await double.rest_send_media(
-        session, kind=kind, chat_id=chat_id, caption=caption or "", key=None
+        session,
+        kind=kind,
+        chat_id=chat_id,
+        caption=caption or "",
+        key=None,
+        file=file,
+        convert=convert,
+        reply_to=reply_to,
     )
-    return _json(answer, 201)
+    return _sent(double, answer)
 
 
 async def _overview(request: web.Request) -> web.StreamResponse:
@@ -638,10 +711,74 @@ async def _overview_answer(
 
 
 async def _chat_messages(request: web.Request) -> web.StreamResponse:
+    """``GET .../messages``: ``downloadMedia=false`` (default true) leaves ``media`` null."""
     query = queries.message_query(request.query)
+    download = queries.download_media(request.query)
     double = _double(request)
     session = await _with_history(double, request.match_info["session"])
-    return _json(session.history.page(request.match_info["chatId"], query))
+    page = session.history.page(request.match_info["chatId"], query)
+    return _json(page if download else [_without_media(message) for message in page])
+
+
+async def _chat_message(request: web.Request) -> web.StreamResponse:
+    """``GET .../messages/{messageId}`` (``downloadMedia`` default true); 404 when unknown.
+
+    Looked up as the engines do: GOWS by the bare id alone (``GetMessageById``), NOWEB in
+    its store by chat and bare id, WEBJS by the serialized id (``getMessageById``).
+    """
+    download = queries.download_media(request.query)
+    double = _double(request)
+    session = await _with_history(double, request.match_info["session"])
+    message = _find_message(
+        double, session, request.match_info["chatId"], request.match_info["messageId"]
+    )
+    if message is None:
+        raise errors.message_not_found()
+    return _json(message if download else _without_media(message))
+
+
+def _find_message(
+    double: BridgeDouble, session: DoubleSession, chat_id: str, message_id: str
+) -> JsonDict | None:
+    engine = double.engine
+    bare = ids.bare_message_id(message_id)
+    if engine == "NOWEB":
+        chats = [session.history.get(chat_id, [])]
+    else:
+        chats = list(session.history.values())
+    for messages in chats:
+        for message in reversed(messages):
+            found = str(message.get("id"))
+            if (engine == "WEBJS" and found == message_id) or (
+                engine != "WEBJS" and ids.bare_message_id(found) == bare
+            ):
+                return message
+    return None
+
+
+def _without_media(message: JsonDict) -> JsonDict:
+    """A message as read with ``downloadMedia=false``: ``media`` null (``hasMedia`` kept)."""
+    if not message.get("hasMedia"):
+        return message
+    return dict(message, media=None, mediaUrl=None)
+
+
+async def _file(request: web.Request) -> web.StreamResponse:
+    """``GET /api/files/{session}/{file}``: a file the bridge kept (any valid key); else 404."""
+    double = _double(request)
+    name, file_name = request.match_info["file_session"], request.match_info["file"]
+    session = double.sessions.get(name)
+    stored = session.files.get(file_name) if session is not None else None
+    if stored is None:
+        raise errors.file_not_found()
+    return web.Response(
+        body=stored.data,
+        headers={
+            "Content-Type": served_type(file_name),
+            "Accept-Ranges": "bytes",
+            "Cache-Control": "public, max-age=0",
+        },
+    )
 
 
 async def _with_history(double: BridgeDouble, name: str) -> DoubleSession:

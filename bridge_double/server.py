@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import json
 import logging
@@ -13,6 +14,15 @@ from aiohttp import web
 
 from . import errors, ids, payloads
 from .auth import KeyRing, mask
+from .media import (
+    TINY_JPEG,
+    OutgoingFile,
+    StoredFile,
+    download_error,
+    extension as media_extension,
+    media_kind as media_kind_of,
+    proto_content,
+)
 from .model import (
     DEFAULT_ME_ID,
     DEFAULT_SESSION,
@@ -27,7 +37,7 @@ from .model import (
     coerce_status,
     make_me,
 )
-from .profile import BridgeProfile, is_weak_key, random_key, to_jid
+from .profile import WEBJS_TYPES, BridgeProfile, is_weak_key, random_key, to_jid
 from .request_log import RequestLog, RequestRecord
 from .rest import build_app
 from .sends import SendFaults
@@ -46,7 +56,9 @@ REAL_STATUS_WAIT = 10.0
 """WAHA's wait for a running session to reach the needed status (``WAIT_STATUS_TIMEOUT``)."""
 REAL_STATUS_WAIT_STOPPED = 5.0
 """WAHA's wait for a session to run at all (``WAIT_SESSION_RUNNING_TIMEOUT``)."""
-_MEDIA_PROTO = {"file": "document", "voice": "audio"}
+_MEDIA_PROTO = {"file": "document"}
+"""A media send's kind -> the kind of the file message it makes."""
+MEDIA_SEND_KINDS = frozenset({"image", "file", "voice", "video"})
 GRACEFUL_PAUSE = 3.0
 """Core's pause after stopping its sessions on SIGTERM (``SESSION_STOP_TIMEOUT``)."""
 GRACEFUL_SOCKETS_AFTER = 0.1
@@ -834,6 +846,12 @@ class BridgeDouble:
         message_id: str | None = None,
         stream: bool = True,
         reply_to: str | None = None,
+        media: bytes | None = None,
+        mimetype: str | None = None,
+        filename: str | None = None,
+        media_error: str | None = None,
+        location: JsonDict | None = None,
+        media_kind: str | None = None,
     ) -> JsonDict:
         """Store a message in the chat history and emit it, as the engine addresses it.
 
@@ -846,10 +864,22 @@ class BridgeDouble:
         or the bridge is down) the message only lands in the history: the bridge got it
         while no client listened. ``reply_to`` (a message id) makes it quote that message:
         ``replyTo`` ``{id, participant, body}`` with the bare id, as every engine reports it.
+
+        A file: ``media`` (its bytes; ``has_media=True`` alone sends a 1x1 JPEG) with
+        ``mimetype`` (default ``image/jpeg`` for ``has_media``, else
+        ``application/octet-stream``) and ``filename``; ``body`` is its caption. The bridge
+        keeps the bytes and serves them at ``media.url``, ``<double.url>/api/files/<session>/
+        <id>.<ext>`` (see :meth:`BridgeProfile.media_file_key`, :func:`media.extension`: a
+        voice note is ``.oga``). ``media_kind`` (``image``, ``video``, ``audio``, ``voice``,
+        ``document``) defaults from the type: an ``audio/ogg; codecs=opus`` file without a
+        ``filename`` is a voice note (ptt). ``media_error`` (a message): the bridge failed to
+        download the file: ``media.url`` null and ``media.error`` set, as ``MediaManager``
+        does. ``location`` (``{latitude, longitude, name?, address?}``) makes it a location
+        message (``location`` and ``body`` as the engine gives them).
         """
         _LOGGER.info("fault: emit_message %s stream=%s", name, stream)
         session = self.session(name)
-        base = self.url if self._started else "http://localhost:3000"
+        base = self._base_url()
         message = self.build_message(
             chat_id=chat_id,
             me_id=self._me_id(session),
@@ -863,13 +893,23 @@ class BridgeDouble:
             message["id"] = message_id
         if reply_to is not None:
             message["replyTo"] = self._reply_to(session, chat_id, reply_to)
-        if has_media:
-            url = f"{base}/api/files/{name}/{message['id']}.jpeg"
-            message.update(
-                hasMedia=True,
-                media={"url": url, "mimetype": "image/jpeg", "filename": "image.jpeg"},
-                mediaUrl=url,
+        if has_media and media is None and media_error is None:
+            media, mimetype = TINY_JPEG, mimetype or "image/jpeg"
+        if media is not None or media_error is not None:
+            self._attach_media(
+                session,
+                message,
+                chat_id=chat_id,
+                data=media,
+                mimetype=mimetype or "application/octet-stream",
+                filename=filename,
+                kind=media_kind_of(mimetype or "", filename, media_kind),
+                caption=body,
+                error=media_error,
+                base=base,
             )
+        elif location is not None:
+            self._attach_location(message, chat_id=chat_id, location=location, own=from_me)
         session.history.add(chat_id, message)
         if chat_name is not None:
             session.history.set_name(chat_id, chat_name)
@@ -1038,13 +1078,178 @@ class BridgeDouble:
         )
 
     async def rest_send_media(
-        self, session: DoubleSession, *, kind: str, chat_id: str, caption: str, key: str | None
+        self,
+        session: DoubleSession,
+        *,
+        kind: str,
+        chat_id: str,
+        caption: str,
+        key: str | None,
+        file: OutgoingFile | None = None,
+        convert: bool | None = None,
+        reply_to: str | None = None,
     ) -> JsonDict:
-        """Perform a Plus media send (``image``, ``file``, ``voice``, ``video``), as sendText."""
-        content = {f"{_MEDIA_PROTO.get(kind, kind)}Message": {"caption": caption}}
+        """Perform a Plus media send (``image``, ``file``, ``voice``, ``video``), as sendText.
+
+        The own message lands in the history with ``hasMedia`` and ``media`` as WAHA reports
+        its own sent file (downloaded from the event like any other); ``sent`` records the
+        decoded bytes (see :meth:`sent_files`).
+        """
+        mimetype = file.mimetype if file is not None else "application/octet-stream"
+        filename = file.filename if file is not None else None
+        content = proto_content(kind, mimetype=mimetype, caption=caption, filename=filename)
+        extra: JsonDict = {
+            "data": file.data if file is not None else None,
+            "url": file.url if file is not None else None,
+            "mimetype": mimetype,
+            "filename": filename,
+            "caption": caption or None,
+            "convert": convert,
+            "reply_to": reply_to,
+        }
         return await self._send(
-            session, chat_id=chat_id, body=caption, key=key, kind=kind, content=content
+            session,
+            chat_id=chat_id,
+            body=caption,
+            key=key,
+            kind=kind,
+            content=content,
+            reply_to=reply_to,
+            extra=extra,
+            file=file,
         )
+
+    async def rest_send_location(
+        self,
+        session: DoubleSession,
+        *,
+        chat_id: str,
+        latitude: float,
+        longitude: float,
+        title: str,
+        key: str | None,
+        reply_to: str | None = None,
+    ) -> JsonDict:
+        """Perform ``POST /api/sendLocation`` (Core too): an own location message (``location``
+        ``{latitude, longitude, name: title}`` as the engine gives it) in the history and
+        ``message.any``, recorded in ``sent`` (kind ``location``); the engine's answer."""
+        inner: JsonDict = {"degreesLatitude": latitude, "degreesLongitude": longitude}
+        if title or self.engine == "NOWEB":
+            inner["name"] = title or None  # NOWEB: ``name: request.title || null``
+        return await self._send(
+            session,
+            chat_id=chat_id,
+            body="",
+            key=key,
+            kind="location",
+            content={"locationMessage": inner},
+            reply_to=reply_to,
+            extra={"latitude": latitude, "longitude": longitude, "title": title},
+            location={"latitude": latitude, "longitude": longitude, "name": title or None},
+        )
+
+    def sent_files(self, name: str = "default") -> list[JsonDict]:
+        """Every file session ``name`` sent (``sendImage``/``File``/``Voice``/``Video``), oldest
+        first: ``chat_id``, ``kind``, ``data`` (bytes; None when sent by ``url``), ``url``,
+        ``mimetype``, ``filename``, ``caption``, ``convert``, ``reply_to``, ``message_id``."""
+        fields = (
+            "chat_id",
+            "kind",
+            "data",
+            "url",
+            "mimetype",
+            "filename",
+            "caption",
+            "convert",
+            "reply_to",
+            "message_id",
+        )
+        return [
+            {field: sent.get(field) for field in fields}
+            for sent in self.session(name).sent
+            if sent["kind"] in MEDIA_SEND_KINDS
+        ]
+
+    def _base_url(self) -> str:
+        """The base of ``media.url`` (WAHA: its ``baseUrl``)."""
+        return self.url if self._started else "http://localhost:3000"
+
+    def _attach_media(
+        self,
+        session: DoubleSession,
+        message: JsonDict,
+        *,
+        chat_id: str,
+        data: bytes | None,
+        mimetype: str,
+        filename: str | None,
+        kind: str,
+        caption: str | None,
+        error: str | None,
+        base: str,
+    ) -> None:
+        """Make ``message`` a file message: ``hasMedia``, ``media`` (the file kept and served
+        unless ``error``), ``body`` as the engine sets it, the raw ``_data``."""
+        file_name = f"{self.profile.media_file_key(message['id'])}.{media_extension(mimetype)}"
+        url: str | None = f"{base}/api/files/{session.name}/{file_name}"
+        failure = download_error(error, self.engine) if error is not None else None
+        if failure is None and data is not None:
+            session.files[file_name] = StoredFile(data, mimetype)
+        media = self.profile.received_media(
+            url=url, mimetype=mimetype, filename=filename, kind=kind, error=failure
+        )
+        content = proto_content(kind, mimetype=mimetype, caption=caption, filename=filename)
+        webjs_type = WEBJS_TYPES.get(kind, "document")
+        extra: JsonDict = {"mimetype": mimetype, "filename": filename, "caption": caption}
+        message.update(
+            hasMedia=True,
+            media=media,
+            mediaUrl=media["url"],
+            _data=self._raw(message, chat_id, content, webjs_type, extra),
+        )
+        self._set_body(message, self.profile.media_body(caption if kind != "voice" else None))
+
+    def _attach_location(
+        self, message: JsonDict, *, chat_id: str, location: JsonDict, own: bool
+    ) -> None:
+        """Make ``message`` a location message: ``location`` and ``body`` per engine."""
+        try:
+            latitude, longitude = float(location["latitude"]), float(location["longitude"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError("location needs numeric latitude and longitude") from None
+        name, address = location.get("name"), location.get("address")
+        thumbnail = None if own else base64.b64encode(TINY_JPEG).decode("ascii")
+        message["location"] = self.profile.location(
+            latitude=latitude,
+            longitude=longitude,
+            name=name,
+            address=address,
+            thumbnail=thumbnail if self.engine == "WEBJS" else None,
+        )
+        inner: JsonDict = {"degreesLatitude": latitude, "degreesLongitude": longitude}
+        inner.update({k: v for k, v in (("name", name), ("address", address)) if v})
+        extra: JsonDict = {"lat": latitude, "lng": longitude, "isLive": False}
+        content = {"locationMessage": inner}
+        message["_data"] = self._raw(message, chat_id, content, "location", extra)
+        self._set_body(message, self.profile.location_body(thumbnail))
+
+    def _raw(
+        self, message: JsonDict, chat_id: str, content: JsonDict, webjs_type: str, extra: JsonDict
+    ) -> JsonDict:
+        return self.profile.message_data(
+            chat_id=chat_id,
+            key=ids.bare_message_id(str(message["id"])),
+            from_me=bool(message["fromMe"]),
+            content=content,
+            webjs_type=webjs_type,
+            extra=extra,
+        )
+
+    def _set_body(self, message: JsonDict, body: str | None) -> None:
+        if body is None and self.profile.omits_missing_body:
+            message.pop("body", None)
+        else:
+            message["body"] = body
 
     async def _send(
         self,
@@ -1057,6 +1262,8 @@ class BridgeDouble:
         content: JsonDict | None,
         reply_to: str | None = None,
         extra: JsonDict | None = None,
+        file: OutgoingFile | None = None,
+        location: JsonDict | None = None,
     ) -> JsonDict:
         requested = key
         if key is None or not self.profile.honours_send_id:
@@ -1075,6 +1282,21 @@ class BridgeDouble:
         )
         if kind == "poll":
             message["body"] = None
+        elif location is not None:
+            self._attach_location(message, chat_id=chat_id, location=location, own=True)
+        elif kind in MEDIA_SEND_KINDS:
+            self._attach_media(
+                session,
+                message,
+                chat_id=chat_id,
+                data=file.data if file is not None else None,
+                mimetype=file.mimetype if file is not None else "application/octet-stream",
+                filename=file.filename if file is not None else None,
+                kind=_MEDIA_PROTO.get(kind, kind),
+                caption=body,
+                error=None,
+                base=self._base_url(),
+            )
         elif content is not None:
             message["hasMedia"] = True
         if reply_to:
@@ -1100,8 +1322,10 @@ class BridgeDouble:
             me_id=me_id,
             message_id=message["id"],
             content=content if content is not None else self.profile.text_content(body),
-            body=body,
+            body=message.get("body") or "" if kind != "text" else body,
             timestamp=timestamp,
+            kind=kind,
+            location=message.get("location"),
         )
         return self.profile.poll_answer(answer, message) if kind == "poll" else answer
 
