@@ -272,10 +272,13 @@ class WaMedia:
 
 
 def _error_summary(error: object) -> str:
+    # WAHA serializes the thrown Error: no message or name, the stack trace in `details`,
+    # whose first line is "Error: <message>".
     if isinstance(error, dict):
-        message = error.get("message") or error.get("name")
-        if isinstance(message, str) and message:
-            return message[:200]
+        for key in ("message", "name", "details"):
+            text = error.get(key)
+            if isinstance(text, str) and text.strip():
+                return text.strip().splitlines()[0][:200]
     if isinstance(error, str):
         return error[:200]
     return "download failed"
@@ -364,6 +367,10 @@ class WaMessage:
         if not chat_id:
             raise WahaResponseError("message: missing chat")
         body = obj.get("body")
+        location = WaLocation.parse(obj.get("location"))
+        if location is not None:
+            # WEBJS puts the map thumbnail (base64 JPEG) in the body of a location.
+            body = None
         return cls(
             id=message_id,
             chat_id=chat_id,
@@ -375,7 +382,7 @@ class WaMessage:
             push_name=_push_name(obj.get("_data")),
             reply_to=_reply_to(obj.get("replyTo")),
             media=WaMedia.parse(obj.get("media")),
-            location=WaLocation.parse(obj.get("location")),
+            location=location,
         )
 
     @property
