@@ -19,6 +19,7 @@ from bridge_double import BridgeDouble, SessionStatus
 from custom_components.whatsapp_gateway.bridge import WahaClient
 from custom_components.whatsapp_gateway.compat import vol
 from custom_components.whatsapp_gateway.config_flow import (
+    MEDIA_OPTIONS,
     TALK_OPTIONS,
     build_unique_id,
     normalize_url,
@@ -50,8 +51,12 @@ def user_input(bridge: BridgeDouble, **overrides: Any) -> dict[str, Any]:
     return entry_data(bridge) | overrides
 
 
-# The options of the link itself (the talk options are a section of the form).
-LINK_DEFAULTS = {key: value for key, value in DEFAULT_OPTIONS.items() if key not in TALK_OPTIONS}
+# The options of the link itself (the talk and media options are sections of the form).
+LINK_DEFAULTS = {
+    key: value
+    for key, value in DEFAULT_OPTIONS.items()
+    if key not in TALK_OPTIONS and key not in MEDIA_OPTIONS
+}
 
 
 def get_schema_suggested_value(schema: vol.Schema | None, key: str) -> Any:

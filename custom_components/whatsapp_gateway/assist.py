@@ -17,6 +17,7 @@ agent's answer goes back through the outgoing queue as a reply quoting the messa
 - An agent that fails (an exception, an error response, no speech) sends nothing; a warning
   is logged once per kind of failure, later ones at debug level.
 - Buffered (backfilled) messages are answered only with `answer_buffered` on.
+- A voice note with a transcript (the `stt_entity` option) is answered like its text.
 Message text, numbers and answers are never logged.
 """
 
@@ -193,7 +194,7 @@ class AgentResponder:
 
     @callback
     def _on_message(self, data: dict[str, Any]) -> None:
-        if self._shut_down or not str(data.get("text") or "").strip():
+        if self._shut_down or not message_text(data).strip():
             return
         if data.get("buffered") and not self._answer_buffered:
             return
@@ -245,7 +246,7 @@ class AgentResponder:
 
     async def _async_answer(self, chat_id: str, batch: list[dict[str, Any]]) -> None:
         last = batch[-1]
-        text = "\n".join(str(message["text"]) for message in batch)
+        text = "\n".join(message_text(message) for message in batch)
         typing = _Typing(self._hass, self._client, self._session_name, chat_id)
         try:
             speech = await self._async_ask_agent(chat_id, text, last.get("device_id"))
@@ -339,6 +340,16 @@ class AgentResponder:
         log = LOGGER.debug if kind in self._warned else LOGGER.warning
         self._warned.add(kind)
         log(message, *args)
+
+
+def message_text(data: dict[str, Any]) -> str:
+    """What a message says: its text, else a voice note's transcript."""
+    text = str(data.get("text") or "")
+    if text.strip():
+        return text
+    media = data.get("media")
+    transcript = media.get("transcript") if isinstance(media, dict) else None
+    return transcript if isinstance(transcript, str) else ""
 
 
 class _Typing:

@@ -13,13 +13,22 @@ from homeassistant.config_entries import (
     OptionsFlowWithReload,
     SubentryFlowResult,
 )
-from homeassistant.const import CONF_API_KEY, CONF_NAME, CONF_URL, CONF_VERIFY_SSL, UnitOfTime
+from homeassistant.const import (
+    CONF_API_KEY,
+    CONF_NAME,
+    CONF_URL,
+    CONF_VERIFY_SSL,
+    UnitOfInformation,
+    UnitOfTime,
+)
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     BooleanSelector,
     ConversationAgentSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -54,14 +63,18 @@ from .const import (
     CONF_BACKOFF_MAX,
     CONF_CONVERSATION_AGENT,
     CONF_DEBOUNCE,
+    CONF_DOWNLOAD_MEDIA,
     CONF_GROUP_POLICY,
     CONF_HEARTBEAT,
+    CONF_MEDIA_KEEP_DAYS,
+    CONF_MEDIA_MAX_MB,
     CONF_POLL_INTERVAL,
     CONF_PRESENCE_KEEPALIVE,
     CONF_QUEUE_TTL,
     CONF_SELF_CHAT,
     CONF_SEND_RATE,
     CONF_SESSION,
+    CONF_STT_ENTITY,
     DEFAULT_OPTIONS,
     DEFAULT_SESSION,
     DEFAULT_URL,
@@ -169,9 +182,34 @@ TALK_SCHEMA = vol.Schema(
         ): BooleanSelector(),
     }
 )
-OPTIONS_FORM_SCHEMA = OPTIONS_SCHEMA.extend(
-    {vol.Optional(TALK_SECTION): section(TALK_SCHEMA, {"collapsed": True})}
+# Received files and voice notes: a section of the options form.
+MEDIA_SECTION = "media"
+MEDIA_OPTIONS = (CONF_DOWNLOAD_MEDIA, CONF_MEDIA_MAX_MB, CONF_MEDIA_KEEP_DAYS, CONF_STT_ENTITY)
+MEDIA_SCHEMA = vol.Schema(
+    {
+        vol.Required(
+            CONF_DOWNLOAD_MEDIA, default=DEFAULT_OPTIONS[CONF_DOWNLOAD_MEDIA]
+        ): BooleanSelector(),
+        vol.Required(CONF_MEDIA_MAX_MB, default=DEFAULT_OPTIONS[CONF_MEDIA_MAX_MB]): _whole(
+            1, 2000, UnitOfInformation.MEGABYTES
+        ),
+        vol.Required(CONF_MEDIA_KEEP_DAYS, default=DEFAULT_OPTIONS[CONF_MEDIA_KEEP_DAYS]): _whole(
+            0, 3650, UnitOfTime.DAYS
+        ),
+        vol.Optional(CONF_STT_ENTITY): EntitySelector(EntitySelectorConfig(domain="stt")),
+    }
 )
+OPTIONS_FORM_SCHEMA = OPTIONS_SCHEMA.extend(
+    {
+        vol.Optional(TALK_SECTION): section(TALK_SCHEMA, {"collapsed": True}),
+        vol.Optional(MEDIA_SECTION): section(MEDIA_SCHEMA, {"collapsed": True}),
+    }
+)
+
+
+def validated_media_options(media: Mapping[str, Any]) -> dict[str, Any]:
+    """The media section as stored: an emptied STT entity is removed."""
+    return {key: media[key] for key in MEDIA_OPTIONS if media.get(key) not in (None, "")}
 
 
 def validated_talk_options(talk: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -471,11 +509,26 @@ class WhatsAppGatewayOptionsFlow(OptionsFlowWithReload):
     """Tune the link; saving changed options reloads the entry."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show the link and talk options, prefilled with the current values."""
+        """Show the link, talk and media options, prefilled with the current values."""
         errors: dict[str, str] = {}
         current = {**DEFAULT_OPTIONS, **self.config_entry.options}
         if user_input is not None:
-            link = {key: value for key, value in user_input.items() if key != TALK_SECTION}
+            link = {
+                key: value
+                for key, value in user_input.items()
+                if key not in (TALK_SECTION, MEDIA_SECTION)
+            }
+            media_input = user_input.get(MEDIA_SECTION)
+            # Saved without the section: the media options stay as they are.
+            media = (
+                {
+                    key: value
+                    for key, value in self.config_entry.options.items()
+                    if key in MEDIA_OPTIONS
+                }
+                if media_input is None
+                else validated_media_options(media_input)
+            )
             talk_input = user_input.get(TALK_SECTION)
             if talk_input is None:
                 # Saved without the section: the talk options stay as they are.
@@ -490,13 +543,14 @@ class WhatsAppGatewayOptionsFlow(OptionsFlowWithReload):
                 kept = {
                     key: value
                     for key, value in self.config_entry.options.items()
-                    if key not in TALK_OPTIONS
+                    if key not in TALK_OPTIONS and key not in MEDIA_OPTIONS
                 }
                 # Keep option keys this form does not own.
-                return self.async_create_entry(data={**kept, **link, **talk})
+                return self.async_create_entry(data={**kept, **link, **talk, **media})
         suggested = {
             **current,
             TALK_SECTION: {key: current[key] for key in TALK_OPTIONS if current[key] is not None},
+            MEDIA_SECTION: {key: current[key] for key in MEDIA_OPTIONS if current[key] is not None},
         }
         if user_input is not None:
             suggested = {**suggested, **user_input}

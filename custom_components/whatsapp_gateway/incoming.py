@@ -7,6 +7,8 @@ the ledger in storage. The sender policy (`policy.SenderPolicy`) decides what co
 refused message fires nothing but is recorded as handled, so it is never replayed. Reactions
 and poll votes come live only (WAHA keeps no history of them) and fire their own events.
 An open question (`ask`) sees an answer before the policy: whom you asked may answer.
+A message's file is saved (`media_in.MediaReceiver`) before its event fires, which then
+carries `media`, `media_error` and `location`; a failure there never stops the event.
 Message bodies and numbers are never logged.
 """
 
@@ -37,6 +39,7 @@ from .const import (
 )
 from .inbox import BridgeHistory, MessageInbox, self_chat_deliverable
 from .ledger import MessageLedger
+from .media_in import ERROR_INTERNAL, NO_MEDIA, MediaReceiver, ReceivedMedia, location_data
 from .own_sends import OwnSends
 from .policy import SenderPolicy
 from .storage import PeriodicSave
@@ -68,10 +71,17 @@ class IncomingMessages:
     """One entry's incoming message path."""
 
     def __init__(
-        self, hass: HomeAssistant, entry: ConfigEntry, client: WahaClient, session_name: str
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        client: WahaClient,
+        session_name: str,
+        *,
+        media: MediaReceiver | None = None,
     ) -> None:
-        """Nothing is read until `async_load`."""
+        """Nothing is read until `async_load`; `media` saves received files (None: never)."""
         self._hass = hass
+        self._media = media
         self._entry = entry
         self._client = client
         self._session_name = session_name
@@ -278,6 +288,10 @@ class IncomingMessages:
             "from_me": message.from_me,
             "reply_to": self._quoted_id(message.reply_to),
         }
+        received = await self._async_media(message, sender)
+        data["media"] = received.media
+        data["media_error"] = received.error
+        data["location"] = location_data(message.location)
         # From here on, synchronous: see `inbox.Deliver`.
         self._schedule_save()
         self._remember_id(message.id)
@@ -293,6 +307,23 @@ class IncomingMessages:
         if not answered:
             for responder in list(self._responders):
                 responder(data)
+
+    async def _async_media(self, message: WaMessage, sender: str) -> ReceivedMedia:
+        """The message's file, saved, when its event will fire (a refused one keeps none).
+
+        Whatever fails here becomes `media_error`: the event fires once regardless. A
+        cancellation (shutdown) passes through before anything is recorded, so the message
+        is delivered after the restart instead.
+        """
+        if self._media is None or not self._counts(
+            message.chat_id, (message.sender, sender), message.from_me
+        ):
+            return NO_MEDIA
+        try:
+            return await self._media.async_receive(message)
+        except Exception:  # noqa: BLE001 - the event must fire whatever happened
+            LOGGER.debug("Saving a received file failed unexpectedly")
+            return ReceivedMedia(error=ERROR_INTERNAL)
 
     def _counts(self, chat_id: str, senders: tuple[str, str], from_me: bool) -> bool:
         """Whether the talk options let it through (own ones only in your self chat)."""

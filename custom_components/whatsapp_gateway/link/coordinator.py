@@ -40,6 +40,7 @@ from ..const import (
     entry_option,
 )
 from ..incoming import IncomingMessages
+from ..media_in import MediaReceiver
 from ..models import ConnectionState, DisconnectReason, LinkSnapshot
 from ..outgoing import OutgoingMessages
 from .backoff import BackoffPolicy
@@ -102,7 +103,9 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         self._record = LinkRecord(hass, entry.entry_id)
         self._connecting = False
         self._shut_down = False
-        self.incoming = IncomingMessages(hass, entry, client, self.session_name)
+        self.media = MediaReceiver(hass, entry, client, self.session_name, account=lambda: self._me)
+        """Received files: saved to the local media folder, old ones removed daily."""
+        self.incoming = IncomingMessages(hass, entry, client, self.session_name, media=self.media)
         self.outgoing = OutgoingMessages(
             hass,
             entry,
@@ -149,6 +152,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         await self._record.async_load()
         await self.incoming.async_load()
         await self.outgoing.async_load()
+        self.media.async_start()
 
     async def _async_update_data(self) -> LinkSnapshot:
         """Poll: connect when idle, reconcile the session status, keep presence."""
@@ -184,6 +188,7 @@ class WhatsAppGatewayCoordinator(DataUpdateCoordinator[LinkSnapshot]):
         await self._events.async_stop()
         await self._history.async_stop()
         self.questions.shutdown()
+        await self.media.async_stop()
         if self.assist is not None:
             # After the last delivery: its answers reach the queue, written next.
             await self.assist.async_shutdown()
