@@ -25,6 +25,7 @@ import yaml
 from bridge_double.model import DEFAULT_ME_ID
 from custom_components.whatsapp_gateway.compat import vol
 from custom_components.whatsapp_gateway.config_flow import (
+    MEDIA_OPTIONS,
     OPTIONS_FORM_SCHEMA,
     TALK_OPTIONS,
     TALK_SCHEMA,
@@ -140,5 +141,6 @@ def test_the_demo_talk_options_pass_the_options_form() -> None:
         OPTIONS_FORM_SCHEMA, {**DEFAULT_OPTIONS, "talk": {}}
     )
     link = helper.form_values(serialized(form))
-    assert link == {k: v for k, v in DEFAULT_OPTIONS.items() if k not in TALK_OPTIONS}
+    sections = (*TALK_OPTIONS, *MEDIA_OPTIONS)
+    assert link == {k: v for k, v in DEFAULT_OPTIONS.items() if k not in sections}
     assert OPTIONS_FORM_SCHEMA({**link, "talk": talk})["talk"]["self_chat"] is True

@@ -269,6 +269,32 @@ async def test_a_failed_download_is_reported_and_leaves_nothing(
     await unload(hass, config_entry)
 
 
+async def test_a_file_the_bridge_removed_already_is_asked_for_again(
+    hass: HomeAssistant, bridge: BridgeDouble, config_entry: MockConfigEntry, media_dir: Path
+) -> None:
+    """WAHA deletes received files after WHATSAPP_FILES_LIFETIME (180 s by default)."""
+    events = async_capture_events(hass, EVENT_MESSAGE_RECEIVED)
+    await setup_connected(hass, config_entry)
+    message = await bridge.emit_message(
+        SESSION, chat_id=BOB, body="late", media=PHOTO, mimetype="image/jpeg", stream=False
+    )
+    bridge.fail_requests("GET", file_path_of(message), status=404, count=1)
+    await bridge.emit_message(
+        SESSION,
+        chat_id=BOB,
+        body="late",
+        media=PHOTO,
+        mimetype="image/jpeg",
+        message_id=message["id"],
+    )
+    data = await received_one(hass, events)
+    assert data["media_error"] is None
+    assert Path(data["media"]["path"]).read_bytes() == PHOTO
+    asked_again = f"/api/{SESSION}/chats/{BOB}/messages/"
+    assert bridge.count_requests(method="GET", path_prefix=asked_again) == 1
+    await unload(hass, config_entry)
+
+
 async def test_a_file_missed_during_a_drop_is_fetched_with_its_message(
     hass: HomeAssistant,
     bridge: BridgeDouble,

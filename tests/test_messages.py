@@ -77,6 +77,9 @@ async def test_live_message_fires_one_event_with_the_contract_fields(
         "buffered": False,
         "from_me": False,
         "reply_to": None,
+        "media": None,
+        "media_error": None,
+        "location": None,
     }
     state = hass.states.get(MESSAGE_ENTITY)
     assert state is not None

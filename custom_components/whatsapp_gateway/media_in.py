@@ -36,6 +36,7 @@ from .bridge import (
     WahaClient,
     WahaError,
     WahaFileTooLargeError,
+    WahaResponseError,
     WaLocation,
     WaMedia,
     WaMessage,
@@ -193,6 +194,14 @@ class MediaReceiver:
 
     async def _async_receive(self, message: WaMessage) -> ReceivedMedia:
         media = message.media
+        if media is not None and media.url is not None and media.error is None:
+            try:
+                return await self._async_download(message, media, media.url, gone_ok=True)
+            except _FileGoneError:
+                # WAHA removes received files after a while (WHATSAPP_FILES_LIFETIME, 180 s
+                # by default); asking for the message again downloads it again.
+                LOGGER.debug("The bridge no longer had a received file; asking for it again")
+                media = None
         if media is None or (media.url is None and media.error is None):
             # Read from history (pages come without files): ask for this one with its file.
             try:
@@ -215,7 +224,10 @@ class MediaReceiver:
             return ReceivedMedia(error=ERROR_DOWNLOAD_FAILED)
         return await self._async_download(message, media, media.url)
 
-    async def _async_download(self, message: WaMessage, media: WaMedia, url: str) -> ReceivedMedia:
+    async def _async_download(
+        self, message: WaMessage, media: WaMedia, url: str, *, gone_ok: bool = False
+    ) -> ReceivedMedia:
+        """Save the file; with `gone_ok`, a 404 raises `_FileGoneError` to ask again."""
         media_dir = self._hass.config.media_dirs.get(LOCAL_MEDIA_DIR)
         if not media_dir:
             self._warn(ERROR_SAVE_FAILED, "Home Assistant has no local media folder")
@@ -240,6 +252,8 @@ class MediaReceiver:
             LOGGER.debug("A received file is over the %s MB limit", self._max_bytes // MEGABYTE)
             return ReceivedMedia(error=ERROR_TOO_LARGE)
         except WahaError as err:
+            if gone_ok and isinstance(err, WahaResponseError) and err.status == 404:
+                raise _FileGoneError from None
             self._warn(
                 ERROR_DOWNLOAD_FAILED,
                 "Could not download a received file from the bridge (%s)",
@@ -339,6 +353,10 @@ class MediaReceiver:
         log = LOGGER.debug if kind in self._warned else LOGGER.warning
         self._warned.add(kind)
         log(message, *args)
+
+
+class _FileGoneError(Exception):
+    """The bridge no longer has a received file (it removes them after a while)."""
 
 
 def _main_type(content_type: str | None) -> str | None:
