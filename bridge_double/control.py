@@ -116,7 +116,15 @@ def faults() -> list[str]:
 
 
 def _printable(kwargs: JsonDict) -> JsonDict:
-    return {key: mask(value) if key in SECRET_ARGS else value for key, value in kwargs.items()}
+    """``kwargs`` for the log: secrets masked, a file (``media``, base64) as its length."""
+    return {
+        key: mask(value)
+        if key in SECRET_ARGS
+        else f"<{len(value)} base64 characters>"
+        if key == "media" and isinstance(value, str)
+        else value
+        for key, value in kwargs.items()
+    }
 
 
 def _jsonable(result: object) -> object:

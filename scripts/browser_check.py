@@ -6,11 +6,14 @@ DEVELOP_BRIDGE_URL, DEVELOP_API_KEY and DEVELOP_SESSION) and, one line per check
 1. logs in through Home Assistant's login page (typing user and password);
 2. opens the WhatsApp dashboard: card titles and tile values, ``dashboard.png``;
 3. opens the integration's page: its name and the entry, ``integration.png``;
-4. logs WhatsApp out from the phone (a fault of the bridge double), waits for the
+4. a contact sends a photo (the double emits it with ``develop/demo-photo.jpg``), the
+   integration saves it to the local media folder; the Media panel, clicked through My media >
+   whatsapp > the account > the chat, lists it, and shows it when clicked, ``media-panel.png``;
+5. logs WhatsApp out from the phone (a fault of the bridge double), waits for the
    ``pairing_required`` repair, and goes through its fix dialog to the QR code,
    ``pairing_repair.png``;
-5. the dashboard while pairing: the QR card, ``dashboard_pairing.png``;
-6. the phone scans the code: the link and the dashboard recover, the repair is gone (this also
+6. the dashboard while pairing: the QR card, ``dashboard_pairing.png``;
+7. the phone scans the code: the link and the dashboard recover, the repair is gone (this also
    leaves the persistent state dir healthy for the next run).
 
 Exit status 0 only when every check passed; 1 at the first failure, after printing what was
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 import os
@@ -32,7 +36,7 @@ import time
 from typing import Any
 
 import aiohttp
-from browser_cdp import CHROMIUM, BrowserError, Chromium, Page, WaitError, js_string
+from browser_cdp import CHROMIUM, BrowserError, Chromium, Page, Point, WaitError, js_string
 
 USERNAME = "dev"
 PASSWORD = "dev-password"  # noqa: S105 - the documented login of the local dev instance
@@ -42,6 +46,12 @@ DASHBOARD = "/whatsapp-gateway/link"
 INTEGRATION = f"/config/integrations/integration/{DOMAIN}"
 REPAIRS = "/config/repairs"
 ISSUE_TITLE = f"WhatsApp needs to be linked again ({ENTRY_TITLE})"
+MEDIA_BROWSER = "/media-browser/browser"
+DEMO_PHOTO = Path(__file__).resolve().parent.parent / "develop" / "demo-photo.jpg"
+PHOTO_CHAT = "4915112345678@c.us"  # a contact; the integration names its folder safely:
+PHOTO_FOLDER = "4915112345678_c.us"
+PHOTO_CAPTION = "The parcel is here"
+WHATSAPP_MEDIA = "media-source://media_source/local/whatsapp"
 VIEWPORT = (1280, 900)
 DIALOG_VIEWPORT = (1280, 1000)
 # A fresh state dir has no availability figure until the link was watched for a minute and
@@ -64,6 +74,40 @@ QR_RENDERED_JS = (
     " const found = []; walk(qr, (n) => { if (n.nodeName === 'CANVAS' || n.nodeName === 'IMG')"
     " found.push(n); });"
     " return found.some((el) => el.getBoundingClientRect().width >= 100); })"
+)
+
+
+# The contact's photos through the frontend's connection (what the Media panel will list):
+# [account folder, [file names]] of the first account folder that has the chat's folder.
+RECEIVED_JS = (
+    "(async () => { const hass = document.querySelector('home-assistant').hass;"
+    " const browse = (id) => hass.callWS({type: 'media_source/browse_media',"
+    " media_content_id: id}).then((r) => r.children, () => []);"
+    f" for (const account of await browse({js_string(WHATSAPP_MEDIA)})) {{"
+    f" const files = await browse(account.media_content_id + '/' + {js_string(PHOTO_FOLDER)});"
+    " if (files.length) return [account.title, files.map((f) => f.title)]; }"
+    " return null; })()"
+)
+
+
+# Earlier runs' photos from the contact removed (as the Media panel's "Manage" does), so the
+# screenshot shows the one photo of this run.
+CLEAR_PHOTOS_JS = (
+    "(async () => { const hass = document.querySelector('home-assistant').hass;"
+    " const browse = (id) => hass.callWS({type: 'media_source/browse_media',"
+    " media_content_id: id}).then((r) => r.children, () => []);"
+    " let removed = 0;"
+    f" for (const account of await browse({js_string(WHATSAPP_MEDIA)})) {{"
+    f" for (const file of await browse(account.media_content_id + '/' + {js_string(PHOTO_FOLDER)}))"
+    " { await hass.callWS({type: 'media_source/local_source/remove',"
+    " media_content_id: file.media_content_id}); removed += 1; } }"
+    " return {removed}; })()"
+)
+# The photo as the Media panel shows it when clicked (the web browser as the player): local
+# media has no thumbnails in the grid, so the dialog with the picture is the view of it.
+PHOTO_SHOWN_JS = (
+    "deepVisible('img').some((img) => img.complete && img.naturalWidth > 0"
+    " && new URL(img.src).pathname.startsWith('/media/local/whatsapp/'))"
 )
 QR_CARD_JS = (
     "deepVisible('hui-picture-entity-card').some((card) => {"
@@ -107,6 +151,20 @@ class Checks:
             " {detail: {replace: false}})); return true; })()"
         )
         await self.page.wait_for(f"location.pathname === {js_string(path)}", f"to be at {path}")
+
+    async def click_media_item(self, title: str) -> None:
+        """Click the Media panel's item ``title`` (its card: a ripple covers the title)."""
+        box = await self.page.wait_for(
+            f"(() => {{ const el = elementWithText({js_string(title)}); if (!el) return null;"
+            " let item = el; while (item && item.nodeName !== 'HA-CARD'"
+            " && !item.classList?.contains('child')) item = up(item);"
+            " const point = clickPoint(el); if (point) return point;"
+            " const r = el.getBoundingClientRect();"
+            " const x = r.left + r.width / 2, y = r.top + r.height / 2;"
+            " return item && related(hitAt(x, y), item) ? {x, y} : null; })()",
+            f"the Media panel's item {title!r} to click, with nothing covering it",
+        )
+        await self.page.click_point(Point(box["x"], box["y"]))
 
     async def tile(self, name: str) -> list[str]:
         """The texts of the visible tile card named ``name`` ([] when there is none)."""
@@ -207,6 +265,40 @@ class Checks:
         await self.page.wait_for_text("WhatsApp Gateway", "Custom integration", ENTRY_TITLE)
         return f"'WhatsApp Gateway', entry {ENTRY_TITLE!r}; {await self.shot('integration.png')}"
 
+    async def media_panel(self) -> str:
+        photo = DEMO_PHOTO.read_bytes()
+        await self.page.evaluate(CLEAR_PHOTOS_JS)
+        await self.fault(
+            "emit_message",
+            name=self.stack.session,
+            chat_id=PHOTO_CHAT,
+            body=PHOTO_CAPTION,
+            media=base64.b64encode(photo).decode("ascii"),
+            mimetype="image/jpeg",
+        )
+        # Saved by the integration: whatsapp/<account number>/<chat>/<file>.
+        account, files = await self.page.wait_for(
+            RECEIVED_JS,
+            f"the received photo in whatsapp/<account>/{PHOTO_FOLDER} of the local media",
+            found=f"'whatsapp/: ' + JSON.stringify(await {RECEIVED_JS})",
+        )
+        await self.open(MEDIA_BROWSER)
+        for folder in ("My media", "whatsapp", account, PHOTO_FOLDER):
+            # The panel keeps where it is in its address: each folder is a new one.
+            before = await self.page.evaluate("location.pathname")
+            await self.click_media_item(folder)
+            await self.page.wait_for(
+                f"location.pathname !== {js_string(before)}", f"the Media panel to open {folder}"
+            )
+        await self.page.wait_for_text(str(files[0]))
+        await self.click_media_item(str(files[0]))
+        await self.page.wait_for(PHOTO_SHOWN_JS, "the photo shown by the Media panel")
+        path = await self.shot("media-panel.png")
+        await self.page.press_key("Escape", "Escape", 27)
+        await self.page.wait_for(f"!({PHOTO_SHOWN_JS})", "the photo's dialog to close")
+        saved = f"whatsapp/{account}/{PHOTO_FOLDER}/{files[0]}"
+        return f"{len(photo)} bytes from {PHOTO_CHAT} saved as {saved}; {path}"
+
     async def pairing_repair(self) -> str:
         since = await self.page.evaluate("Date.now()") - 1000
         await self.fault("logout_from_phone", name=self.stack.session)
@@ -273,6 +365,7 @@ async def run(stack: Stack, out: Path, profile: Path, failures: Path) -> int:
             ("login", checks.login),
             ("dashboard", checks.dashboard),
             ("integration", checks.integration),
+            ("media_panel", checks.media_panel),
             ("pairing_repair", checks.pairing_repair),
             ("dashboard_pairing", checks.dashboard_pairing),
             ("relink", checks.relink),

@@ -5,7 +5,9 @@ develop_onboard.py prepare CONFIG_DIR --port PORT
     call would start met, radio_browser, google_translate and shopping_list flows (they need
     the internet and packages the venv does not have); always, pin the HTTP server to
     127.0.0.1:PORT in Home Assistant's store (the YAML http: block is migrated once into an
-    unconfirmed trial that reverts to all interfaces after 5 minutes)
+    unconfirmed trial that reverts to all interfaces after 5 minutes); give the config a
+    local media folder, CONFIG_DIR/media, and media_source: (the Media panel shows the
+    received files there)
 develop_onboard.py wait URL [--timeout S] [--pid PID]
     wait until URL answers HTTP 200 (fails early when process PID dies)
 develop_onboard.py onboard --hass URL --config CONFIG_DIR --bridge URL --api-key KEY ...
@@ -28,6 +30,7 @@ import http.client
 import json
 import os
 from pathlib import Path
+import re
 import sys
 import time
 from typing import Any
@@ -158,6 +161,38 @@ def prepare(config_dir: Path, port: int) -> None:
     if LEGACY_HTTP_YAML in text:
         log(f"removing the http: block from {configuration} (the port is kept in .storage/http)")
         configuration.write_text(text.replace(LEGACY_HTTP_YAML, "", 1))
+    add_media_folder(config_dir)
+
+
+def add_media_folder(config_dir: Path) -> None:
+    """Make CONFIG_DIR/media the local media folder, and load media_source (the Media panel).
+
+    In a container Home Assistant's default local media folder is /media (else <config>/media),
+    which may not exist or be writable; the integration saves received files there. The path
+    must be absolute, so the template cannot carry it: it is added to copies that have no
+    media_dirs: of their own.
+    """
+    media = (config_dir / "media").resolve()
+    media.mkdir(parents=True, exist_ok=True)
+    configuration = config_dir / "configuration.yaml"
+    text = configuration.read_text()
+    original = text
+    if not re.search(r"^\s+media_dirs:", text, re.MULTILINE):
+        core = re.search(
+            r"^homeassistant:[ \t]*\n(?:[ \t]*(?:#.*)?\n)*([ \t]+)", text, re.MULTILINE
+        )
+        if core:
+            indent = core.group(1)
+            block = f"{indent}media_dirs:\n{indent}{indent}local: {json.dumps(str(media))}\n"
+            text = text[: core.start(1)] + block + text[core.start(1) :]
+        else:
+            text += f"\nhomeassistant:\n  media_dirs:\n    local: {json.dumps(str(media))}\n"
+        log(f"local media folder: {media}")
+    if not re.search(r"^media_source:", text, re.MULTILINE):
+        text += "\n# The Media panel: received files in the local media folder.\nmedia_source:\n"
+        log(f"adding media_source: to {configuration}")
+    if text != original:
+        configuration.write_text(text)
 
 
 def pin_http(store: Path, port: int) -> None:
