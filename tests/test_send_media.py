@@ -171,6 +171,26 @@ async def test_a_voice_note_is_converted_by_the_bridge_unless_it_is_opus(
     assert second["mimetype"] == "audio/ogg; codecs=opus"
 
 
+async def test_a_captioned_voice_note_whose_answer_was_lost_goes_once(
+    hass: HomeAssistant,
+    bridge: BridgeDouble,
+    config_entry: MockConfigEntry,
+    allowed: Path,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    (allowed / "note.ogg").write_bytes(b"OggS not really")
+    sent_events = async_capture_events(hass, EVENT_MESSAGE_SENT)
+    await setup_connected(hass, config_entry)
+    bridge.drop_send_answers(1)
+    response = await send_media(hass, config_entry, path=str(allowed / "note.ogg"), caption="hi")
+    assert response["status"] == "queued"
+    await advance(hass, freezer, RETRY_AFTER + 1)
+    await wait_for(lambda: len(sent_events) == 1)
+    [record] = bridge.sent_files(SESSION)
+    assert (record["kind"], record["caption"]) == ("voice", None)
+    await no_files_left(hass, config_entry)
+
+
 @pytest.mark.parametrize("profile", [CORE])
 async def test_core_says_at_once_that_files_need_plus(
     hass: HomeAssistant, bridge: BridgeDouble, config_entry: MockConfigEntry, allowed: Path

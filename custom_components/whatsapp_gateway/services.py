@@ -202,6 +202,10 @@ async def _async_send_media(call: ServiceCall) -> ServiceResponse:
         kind=call.data[ATTR_KIND],
         max_bytes=MAX_SEND_BYTES,
     )
+    if file.kind == "voice":
+        # WhatsApp shows no caption on a voice note: none is sent, and none is looked for
+        # when an earlier try of it is searched for in the chat.
+        caption = ""
     result = await outgoing.async_send(
         chat_id,
         caption,

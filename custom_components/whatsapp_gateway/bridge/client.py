@@ -122,16 +122,15 @@ class WahaClient:
     ) -> Any:
         """Send one request and return its decoded JSON body (None when empty).
 
-        A `file_body` streams a file inside the JSON (see `JsonFileBody`).
+        A `file_body` carries a file inside the JSON (see `JsonFileBody`).
         """
         headers = {"X-Api-Key": self._api_key, "Accept": "application/json"}
         data: Any = None
         timeout = self._timeout
         if file_body is not None:
             loop = asyncio.get_running_loop()
-            size = await loop.run_in_executor(None, file_body.size)
-            headers |= {"Content-Type": "application/json", "Content-Length": str(size)}
-            data = file_body.chunks()
+            data = await loop.run_in_executor(None, file_body.encode)
+            headers |= {"Content-Type": "application/json"}
             timeout = aiohttp.ClientTimeout(total=FILE_TIMEOUT)
         try:
             async with self._http.request(

@@ -1,20 +1,18 @@
 """Files to and from the bridge, streamed (no Home Assistant import).
 
 A file is sent as base64 `file.data` inside the JSON body, never as a URL the bridge would
-have to reach. The body is produced in chunks from the file on disk, so sending a file holds
-only a chunk of it in memory; the exact length is known up front (`Content-Length`).
+have to reach. The body is encoded from the file on disk straight into one buffer, so
+sending a file holds its base64 once (4/3 of its size) and never the file's bytes as well.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 import json
 import os
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, Literal
 
 type MediaKind = Literal["image", "video", "voice", "document"]
 MEDIA_KINDS: tuple[MediaKind, ...] = ("image", "video", "voice", "document")
@@ -44,7 +42,7 @@ def is_voice_note(content_type: str | None) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class JsonFileBody:
-    """A JSON object whose `file.data` is a file on disk, base64-encoded as it streams."""
+    """A JSON object whose `file.data` is a file on disk, base64-encoded."""
 
     fields: dict[str, Any]
     file_fields: dict[str, Any]
@@ -57,20 +55,23 @@ class JsonFileBody:
         head += '"file": ' + file_head + '"data": "'
         return head.encode(), b'"}}'
 
-    def size(self) -> int:
-        """The body's length in bytes (blocking: reads the file's size)."""
-        head, tail = self._parts()
-        return len(head) + 4 * ((os.path.getsize(self.path) + 2) // 3) + len(tail)
+    def encode(self) -> bytearray:
+        """The whole body (blocking: run it in an executor).
 
-    async def chunks(self) -> AsyncIterator[bytes]:
-        """The body, a chunk at a time; the file is read off the event loop."""
-        loop = asyncio.get_running_loop()
+        Encoded chunk by chunk into one buffer of the exact size, so building it holds the
+        body once (4/3 of the file) and never the file itself. Sent as one buffer, the body
+        reaches the bridge whole even when the bridge answers early (an error) or the call is
+        cancelled halfway; a streamed body could leave a connection half-written.
+        """
         head, tail = self._parts()
-        yield head
-        handle: BinaryIO = await loop.run_in_executor(None, self.path.open, "rb")
-        try:
-            while chunk := await loop.run_in_executor(None, handle.read, READ_CHUNK):
-                yield base64.b64encode(chunk)
-        finally:
-            await loop.run_in_executor(None, handle.close)
-        yield tail
+        size = os.path.getsize(self.path)
+        body = bytearray(len(head) + 4 * ((size + 2) // 3) + len(tail))
+        body[: len(head)] = head
+        position = len(head)
+        with self.path.open("rb") as handle:
+            while chunk := handle.read(READ_CHUNK):
+                encoded = base64.b64encode(chunk)
+                body[position : position + len(encoded)] = encoded
+                position += len(encoded)
+        body[position:] = tail
+        return body
