@@ -171,6 +171,53 @@ async def test_a_voice_note_is_converted_by_the_bridge_unless_it_is_opus(
     assert second["mimetype"] == "audio/ogg; codecs=opus"
 
 
+async def test_a_retry_is_not_taken_for_an_earlier_file_without_caption(
+    hass: HomeAssistant,
+    bridge: BridgeDouble,
+    config_entry: MockConfigEntry,
+    allowed: Path,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Two snapshots without a caption; the second's first try fails (not performed).
+
+    Its retry looks in the chat for an earlier try and must not take the first snapshot,
+    whose answer did come, for it: the second is sent.
+    """
+    sent_events = async_capture_events(hass, EVENT_MESSAGE_SENT)
+    await setup_connected(hass, config_entry)
+    await send_media(hass, config_entry, path=str(allowed / "door.jpg"))
+    bridge.fail_sends(1, status=500)
+    second = await send_media(hass, config_entry, path=str(allowed / "door.jpg"))
+    assert second["status"] == "queued"
+    await advance(hass, freezer, RETRY_AFTER + 1)
+    await wait_for(lambda: len(sent_events) == 2)
+    first_file, second_file = bridge.sent_files(SESSION)
+    assert [event.data["message_id"] for event in sent_events] == [
+        first_file["message_id"],
+        second_file["message_id"],
+    ]
+    await no_files_left(hass, config_entry)
+
+
+@pytest.mark.parametrize("profile", ["WEBJS-2026.7.1-CORE"])
+async def test_a_retried_text_is_not_taken_for_an_earlier_one_with_the_same_text(
+    hass: HomeAssistant,
+    bridge: BridgeDouble,
+    config_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """WEBJS has no message ids: retries are matched by text, never to a confirmed send."""
+    sent_events = async_capture_events(hass, EVENT_MESSAGE_SENT)
+    await setup_connected(hass, config_entry)
+    data = {"config_entry_id": config_entry.entry_id, "target": BOB_NUMBER, "message": "ding"}
+    await hass.services.async_call(DOMAIN, "send_message", data, blocking=True)
+    bridge.fail_sends(1, status=500)
+    await hass.services.async_call(DOMAIN, "send_message", data, blocking=True)
+    await advance(hass, freezer, RETRY_AFTER + 1)
+    await wait_for(lambda: len(sent_events) == 2)
+    assert [record["text"] for record in bridge.session(SESSION).sent] == ["ding", "ding"]
+
+
 async def test_a_captioned_voice_note_whose_answer_was_lost_goes_once(
     hass: HomeAssistant,
     bridge: BridgeDouble,
@@ -342,6 +389,18 @@ async def test_after_a_restart_stray_files_go_and_a_message_without_its_file_fai
     await settle(hass)
     assert [event.data["reason"] for event in failed] == ["rejected"]
     await no_files_left(hass, config_entry)
+
+
+async def test_removing_the_entry_removes_its_waiting_files(
+    hass: HomeAssistant, bridge: BridgeDouble, config_entry: MockConfigEntry, allowed: Path
+) -> None:
+    await setup_connected(hass, config_entry)
+    await go_offline(hass, bridge)
+    await send_media(hass, config_entry, path=str(allowed / "door.jpg"))
+    assert outbox_files(hass, config_entry.entry_id).is_dir()
+    await hass.config_entries.async_remove(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert not outbox_files(hass, config_entry.entry_id).exists()
 
 
 @pytest.mark.parametrize(

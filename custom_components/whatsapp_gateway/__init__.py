@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import partial
+import shutil
+
 from homeassistant.const import CONF_API_KEY, CONF_URL, CONF_VERIFY_SSL, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
@@ -20,7 +23,7 @@ from .const import (
 from .coordinator import WhatsAppGatewayConfigEntry, WhatsAppGatewayCoordinator, link_store
 from .identity import async_adopt_account_identity
 from .incoming import inbox_store
-from .outgoing import outbox_store
+from .outgoing import outbox_files, outbox_store
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [
@@ -81,3 +84,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: WhatsAppGatewayConfigEn
         outbox_store(hass, entry.entry_id),
     ):
         await store.async_remove()
+    # The files that waited in the queue go with it.
+    await hass.async_add_executor_job(
+        partial(shutil.rmtree, outbox_files(hass, entry.entry_id), ignore_errors=True)
+    )

@@ -86,6 +86,9 @@ class OwnSends(Protocol):
     def sent(self, chat_id: str, message_id: str) -> None:
         """The bridge took the message under `message_id`."""
 
+    def confirmed(self, message_id: str) -> bool:
+        """Whether `message_id` is of a send the bridge answered (so not of a lost one)."""
+
 
 def _send_error(key: str, **placeholders: str) -> HomeAssistantError:
     return HomeAssistantError(
@@ -373,6 +376,14 @@ class OutgoingMessages:
             LOGGER.debug("The bridge keeps no history to check an earlier try; sending again")
             return None
         for candidate in sent:
+            if (
+                message.message_id is None
+                and self._own_sends is not None
+                and self._own_sends.confirmed(candidate.id)
+            ):
+                # Matched by text: another send with the same text (or a file without a
+                # caption) whose answer did come is not this one.
+                continue
             if _is_earlier_try(message, candidate):
                 LOGGER.debug("A queued message had been sent already; not sending it again")
                 return candidate.id
@@ -451,8 +462,17 @@ class OutgoingMessages:
         return True
 
     def _discard_file(self, media: QueuedFile) -> None:
-        """Remove a file that is no longer needed (sent, failed or expired)."""
-        self._hass.async_add_executor_job(_unlink, self.files / media.name)
+        """Remove a file that is no longer needed (sent, failed or expired).
+
+        A tracked task (not a background one): Home Assistant waits for it when it stops.
+        """
+        self._hass.async_create_task(
+            self._async_unlink(self.files / media.name),
+            f"{DOMAIN} remove a file that left the queue",
+        )
+
+    async def _async_unlink(self, path: Path) -> None:
+        await self._hass.async_add_executor_job(_unlink, path)
 
     async def _async_reconcile_files(self) -> None:
         """After a restart: remove files no message needs; fail messages whose file is gone."""

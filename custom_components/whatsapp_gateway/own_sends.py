@@ -66,6 +66,13 @@ class OwnSends:
                 return True
         return False
 
+    def confirmed(self, message_id: str) -> bool:
+        """Whether the bridge answered a send of the gateway with this id (or it was handled).
+
+        Such a message cannot be an earlier try of a message whose answer got lost.
+        """
+        return self._ledger().seen(message_id)
+
     def full_id(self, key: str) -> str | None:
         """The id as the bridge serializes it of a recent send with the WhatsApp id `key`."""
         return self._keys.get(key)
