@@ -14,7 +14,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from bridge_double import BridgeDouble, SessionStatus
+from bridge_double import BridgeDouble, BridgeProfile, SessionStatus
 from custom_components.whatsapp_gateway.const import CONF_SESSION, DOMAIN
 
 from .flow_support import FlowClient, FlowRefreshes
@@ -43,9 +43,17 @@ def entity_registry_enabled_by_default() -> Generator[None]:
 
 
 @pytest.fixture
-async def bridge(socket_enabled: None) -> AsyncGenerator[BridgeDouble]:
-    """A running bridge double with one paired, working session."""
-    double = BridgeDouble(api_key=API_KEY)
+def profile() -> str | None:
+    """The bridge `bridge` plays; None for the double's default (override or parametrize)."""
+    return None
+
+
+@pytest.fixture
+async def bridge(socket_enabled: None, profile: str | None) -> AsyncGenerator[BridgeDouble]:
+    """A running bridge double of `profile` with one paired, working session."""
+    double = BridgeDouble(
+        api_key=API_KEY, **({} if profile is None else {"profile": BridgeProfile.parse(profile)})
+    )
     double.add_session(
         SESSION, status=SessionStatus.WORKING, paired=True, me_id=ME_ID, push_name=PUSH_NAME
     )

@@ -10,6 +10,8 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
+from bridge_double import BridgeDouble
+
 CONNECTED = "binary_sensor.alice_phone_connected"
 STATE = "sensor.alice_phone_connection_state"
 SINCE = "sensor.alice_phone_connected_since"
@@ -71,3 +73,16 @@ async def unload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     """Unload the entry (Home Assistant stops it) and let everything settle."""
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+async def go_offline(hass: HomeAssistant, bridge: BridgeDouble, session: str = "default") -> None:
+    """A WhatsApp blip: the bridge answers, but the session is not WORKING."""
+    await bridge.blip(session)
+    await wait_for_state(hass, CONNECTED, "off")
+
+
+async def go_online(hass: HomeAssistant, bridge: BridgeDouble, session: str = "default") -> None:
+    """The blip ends: connected again, and what that set off has run."""
+    await bridge.end_blip(session)
+    await wait_for_state(hass, CONNECTED, "on")
+    await settle(hass)

@@ -29,7 +29,16 @@ from custom_components.whatsapp_gateway.const import (
 )
 
 from .conftest import API_KEY, ME_ID, PUSH_NAME, SESSION
-from .helpers import CONNECTED, advance, settle, setup_connected, unload, wait_for, wait_for_state
+from .helpers import (
+    CONNECTED,
+    advance,
+    go_offline,
+    settle,
+    setup_connected,
+    unload,
+    wait_for,
+    wait_for_state,
+)
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -333,11 +342,6 @@ async def test_a_question_the_bridge_rejects_fails_the_call(
     question = await question_out(bridge)
     await bridge.emit_message(SESSION, chat_id=BOB, body="ok")
     assert await call == answer(question["message_id"], "ok")
-
-
-async def go_offline(hass: HomeAssistant, bridge: BridgeDouble) -> None:
-    await bridge.blip(SESSION)
-    await wait_for_state(hass, CONNECTED, "off")
 
 
 async def test_a_queued_poll_refused_when_it_goes_out_is_asked_again_as_text(

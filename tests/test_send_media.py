@@ -8,7 +8,6 @@ across drops and restarts, and nothing is sent twice or left behind.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
-from bridge_double import BridgeDouble, BridgeProfile, SessionStatus
+from bridge_double import BridgeDouble
 from custom_components.whatsapp_gateway import outgoing as outgoing_module
 from custom_components.whatsapp_gateway.const import (
     CONF_QUEUE_TTL,
@@ -28,8 +27,8 @@ from custom_components.whatsapp_gateway.const import (
 )
 from custom_components.whatsapp_gateway.outgoing import RETRY_AFTER, outbox_files
 
-from .conftest import API_KEY, ME_ID, PUSH_NAME, SESSION
-from .helpers import CONNECTED, advance, settle, setup_connected, unload, wait_for, wait_for_state
+from .conftest import SESSION
+from .helpers import advance, go_offline, go_online, settle, setup_connected, unload, wait_for
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -47,17 +46,6 @@ def profile() -> str:
 
 
 @pytest.fixture
-async def bridge(socket_enabled: None, profile: str) -> AsyncGenerator[BridgeDouble]:
-    double = BridgeDouble(api_key=API_KEY, profile=BridgeProfile.parse(profile))
-    double.add_session(
-        SESSION, status=SessionStatus.WORKING, paired=True, me_id=ME_ID, push_name=PUSH_NAME
-    )
-    await double.start()
-    yield double
-    await double.stop()
-
-
-@pytest.fixture
 def allowed(hass: HomeAssistant, tmp_path: Path) -> Path:
     """A folder Home Assistant may send files from, with a photo in it."""
     folder = tmp_path / "allowed"
@@ -68,28 +56,27 @@ def allowed(hass: HomeAssistant, tmp_path: Path) -> Path:
     return folder
 
 
-async def send_media(hass: HomeAssistant, entry: MockConfigEntry, **data: Any) -> dict[str, Any]:
+async def act(
+    hass: HomeAssistant, entry: MockConfigEntry, action: str, **data: Any
+) -> dict[str, Any]:
+    """Call one of the send actions for Bob and return its response."""
     response = await hass.services.async_call(
         DOMAIN,
-        "send_media",
+        action,
         {"config_entry_id": entry.entry_id, "target": BOB_NUMBER, **data},
         blocking=True,
         return_response=True,
     )
     assert isinstance(response, dict)
     return response
+
+
+async def send_media(hass: HomeAssistant, entry: MockConfigEntry, **data: Any) -> dict[str, Any]:
+    return await act(hass, entry, "send_media", **data)
 
 
 async def send_location(hass: HomeAssistant, entry: MockConfigEntry, **data: Any) -> dict[str, Any]:
-    response = await hass.services.async_call(
-        DOMAIN,
-        "send_location",
-        {"config_entry_id": entry.entry_id, "target": BOB_NUMBER, **data},
-        blocking=True,
-        return_response=True,
-    )
-    assert isinstance(response, dict)
-    return response
+    return await act(hass, entry, "send_location", **data)
 
 
 def spooled(hass: HomeAssistant, entry: MockConfigEntry) -> list[str]:
@@ -100,17 +87,6 @@ def spooled(hass: HomeAssistant, entry: MockConfigEntry) -> list[str]:
 async def no_files_left(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     await hass.async_block_till_done()
     assert spooled(hass, entry) == []
-
-
-async def go_offline(hass: HomeAssistant, bridge: BridgeDouble) -> None:
-    await bridge.blip(SESSION)
-    await wait_for_state(hass, CONNECTED, "off")
-
-
-async def go_online(hass: HomeAssistant, bridge: BridgeDouble) -> None:
-    await bridge.end_blip(SESSION)
-    await wait_for_state(hass, CONNECTED, "on")
-    await settle(hass)
 
 
 # ---------------------------------------------------------------------------- send_media

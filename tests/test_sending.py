@@ -31,12 +31,13 @@ from .conftest import SESSION
 from .helpers import (
     CONNECTED,
     advance,
+    go_offline,
+    go_online,
     settle,
     setup_connected,
     state_of,
     unload,
     wait_for,
-    wait_for_state,
 )
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -63,18 +64,6 @@ async def send(
 
 def texts_sent(bridge: BridgeDouble) -> list[str]:
     return [record["text"] for record in bridge.session(SESSION).sent]
-
-
-async def go_offline(hass: HomeAssistant, bridge: BridgeDouble) -> None:
-    """A WhatsApp blip: the bridge answers, but the session is not WORKING."""
-    await bridge.blip(SESSION)
-    await wait_for_state(hass, CONNECTED, "off")
-
-
-async def go_online(hass: HomeAssistant, bridge: BridgeDouble) -> None:
-    await bridge.end_blip(SESSION)
-    await wait_for_state(hass, CONNECTED, "on")
-    await settle(hass)
 
 
 async def test_send_while_connected_goes_out_at_once(

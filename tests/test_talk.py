@@ -3,7 +3,6 @@ reactions, poll votes, and the react / mark_read actions."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -12,7 +11,7 @@ from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
-from bridge_double import BridgeDouble, BridgeProfile, SessionStatus
+from bridge_double import BridgeDouble
 from custom_components.whatsapp_gateway.const import (
     CONF_ALLOWED_GROUPS,
     CONF_ALLOWED_SENDERS,
@@ -24,7 +23,7 @@ from custom_components.whatsapp_gateway.const import (
     EVENT_REACTION_RECEIVED,
 )
 
-from .conftest import API_KEY, ME_ID, PUSH_NAME, SESSION
+from .conftest import SESSION
 from .helpers import CONNECTED, advance, settle, setup_connected, unload, wait_for, wait_for_state
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -41,18 +40,6 @@ ME_LID = "55555555555555@lid"
 def profile() -> str:
     """The bridge the test plays (parametrize `profile` to play another)."""
     return "GOWS-2026.7.1-CORE"
-
-
-@pytest.fixture
-async def bridge(socket_enabled: None, profile: str) -> AsyncGenerator[BridgeDouble]:
-    """A running double of `profile` with one paired, working session."""
-    double = BridgeDouble(api_key=API_KEY, profile=BridgeProfile.parse(profile))
-    double.add_session(
-        SESSION, status=SessionStatus.WORKING, paired=True, me_id=ME_ID, push_name=PUSH_NAME
-    )
-    await double.start()
-    yield double
-    await double.stop()
 
 
 def with_options(hass: HomeAssistant, entry: MockConfigEntry, **options: Any) -> None:
