@@ -50,6 +50,8 @@ ACCOUNT = "491511234567"
 LOGGER_NAME = "custom_components.whatsapp_gateway"
 # A small JPEG-like payload with every byte value, so any re-encoding would show.
 PHOTO = bytes(range(256)) * 40 + b"\xff\xd9"
+# The engines as the reliability suite plays them (NOWEB with its store on).
+ENGINES = ("GOWS-2026.7.1-CORE", "NOWEB-2026.5.1-CORE", "WEBJS-2026.7.1-CORE")
 # Saving goes through the executor: let the loop spin while its threads work.
 ROUNDS = 400_000
 
@@ -89,6 +91,7 @@ def file_path_of(message: dict[str, Any]) -> str:
     return URL(message["media"]["url"]).path
 
 
+@pytest.mark.parametrize("profile", ENGINES)
 async def test_a_photo_is_saved_byte_for_byte_and_shown_in_the_media_panel(
     hass: HomeAssistant, bridge: BridgeDouble, config_entry: MockConfigEntry, media_dir: Path
 ) -> None:
@@ -136,6 +139,7 @@ async def test_a_photo_is_saved_byte_for_byte_and_shown_in_the_media_panel(
     await unload(hass, config_entry)
 
 
+@pytest.mark.parametrize("profile", ENGINES)
 async def test_a_group_file_goes_to_the_group_folder_and_a_location_is_described(
     hass: HomeAssistant, bridge: BridgeDouble, config_entry: MockConfigEntry, media_dir: Path
 ) -> None:
@@ -295,6 +299,7 @@ async def test_a_file_the_bridge_removed_already_is_asked_for_again(
     await unload(hass, config_entry)
 
 
+@pytest.mark.parametrize("profile", ENGINES)
 async def test_a_file_missed_during_a_drop_is_fetched_with_its_message(
     hass: HomeAssistant,
     bridge: BridgeDouble,

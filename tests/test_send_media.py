@@ -92,6 +92,9 @@ async def no_files_left(hass: HomeAssistant, entry: MockConfigEntry) -> None:
 # ---------------------------------------------------------------------------- send_media
 
 
+@pytest.mark.parametrize(
+    "profile", ["GOWS-2026.7.1-PLUS", "NOWEB-2026.7.1-PLUS", "WEBJS-2026.7.1-PLUS"]
+)
 async def test_a_photo_goes_to_the_bridge_as_data(
     hass: HomeAssistant, bridge: BridgeDouble, config_entry: MockConfigEntry, allowed: Path
 ) -> None:
@@ -274,6 +277,9 @@ async def test_queued_files_wait_on_disk_survive_a_restart_and_go_once(
     await no_files_left(hass, config_entry)
 
 
+@pytest.mark.parametrize(
+    "profile", ["GOWS-2026.7.1-PLUS", "NOWEB-2026.7.1-PLUS", "WEBJS-2026.7.1-PLUS"]
+)
 async def test_a_lost_answer_for_a_file_is_recognised_and_not_sent_twice(
     hass: HomeAssistant,
     bridge: BridgeDouble,
@@ -402,7 +408,9 @@ async def test_bad_media_calls_are_validation_errors(
 # -------------------------------------------------------------------------- send_location
 
 
-@pytest.mark.parametrize("profile", [CORE])
+@pytest.mark.parametrize(
+    "profile", ["GOWS-2026.7.1-CORE", "NOWEB-2026.5.1-CORE", "WEBJS-2026.7.1-CORE"]
+)
 async def test_a_location_goes_out_on_core(
     hass: HomeAssistant, bridge: BridgeDouble, config_entry: MockConfigEntry
 ) -> None:
