@@ -76,6 +76,12 @@ async def received_one(
     return dict(events[-1].data)
 
 
+def state_of_message(hass: HomeAssistant) -> dict[str, Any]:
+    state = hass.states.get("event.alice_phone_message")
+    assert state is not None
+    return dict(state.attributes)
+
+
 def chat_folder(media_dir: Path, chat_id: str = BOB) -> Path:
     return media_dir / "whatsapp" / ACCOUNT / safe_name(chat_id)
 
@@ -124,6 +130,8 @@ async def test_a_photo_is_saved_byte_for_byte_and_shown_in_the_media_panel(
         "transcript": None,
     }
     assert path.read_bytes() == PHOTO
+    # The message entity shows it too, for dashboards (kept out of the recorder).
+    assert state_of_message(hass)["media"] == data["media"]
     # Nothing else is left behind (no partial download).
     assert files_in(media_dir) == [f"whatsapp/{ACCOUNT}/4917612345678_c.us/{name}"]
 

@@ -31,9 +31,12 @@ EVENT_ATTRIBUTES = (
     "buffered",
     "from_me",
     "reply_to",
+    "media",
+    "location",
 )
+# Kept out of the recorder: who, what, where (a saved file's path names the chat).
 PRIVATE_ATTRIBUTES = frozenset(
-    {"message_id", "chat_id", "sender", "sender_name", "text", "reply_to"}
+    {"message_id", "chat_id", "sender", "sender_name", "text", "reply_to", "media", "location"}
 )
 
 MESSAGE = EventEntityDescription(
