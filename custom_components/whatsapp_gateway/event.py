@@ -32,6 +32,7 @@ EVENT_ATTRIBUTES = (
     "from_me",
     "reply_to",
     "media",
+    "media_error",
     "location",
 )
 # Kept out of the recorder: who, what, where (a saved file's path names the chat).
