@@ -8,9 +8,12 @@ Frozen time moves the daily retention.
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import logging
 import os
 from pathlib import Path
+import threading
 from typing import Any
 from unittest.mock import patch
 
@@ -24,6 +27,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from yarl import URL
 
 from bridge_double import BridgeDouble
+from custom_components.whatsapp_gateway import media_in
 from custom_components.whatsapp_gateway.bridge import Me
 from custom_components.whatsapp_gateway.const import (
     CONF_DOWNLOAD_MEDIA,
@@ -471,3 +475,247 @@ def test_names_are_file_system_safe() -> None:
     assert extension_for("audio/ogg; codecs=opus", None) == ".ogg"
     assert extension_for(None, "report.PDF") == ".pdf"
     assert extension_for("application/x-unknown-thing", "a.weird-ext") == ".bin"
+
+
+@pytest.mark.parametrize("profile", ["GOWS-2026.7.1-CORE"])
+async def test_a_backfilled_file_the_bridge_does_not_hand_over_is_reported(
+    hass: HomeAssistant,
+    bridge: BridgeDouble,
+    config_entry: MockConfigEntry,
+    media_dir: Path,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Read from history after a gap, each file is asked for; what the bridge answers counts."""
+    events = async_capture_events(hass, EVENT_MESSAGE_RECEIVED)
+    await setup_connected(hass, config_entry)
+    bridge.cut_streams()
+    await wait_for(lambda: state_of(hass, CONNECTED) == "off")
+    freezer.tick(1)
+    # The bridge keeps the message but no file (its media download is off) ...
+    no_file = await bridge.emit_message(SESSION, chat_id=BOB, body="a", media=PHOTO)
+    no_file["media"] = None
+    # ... or a file without an address and without saying why ...
+    no_url = await bridge.emit_message(SESSION, chat_id=BOB, body="b", media=PHOTO)
+    no_url["media"] = {"url": None, "mimetype": "image/jpeg"}
+    # ... or a file without a type: the type it is served with is taken ...
+    untyped = await bridge.emit_message(
+        SESSION, chat_id=BOB, body="c", media=b"shopping list", mimetype="text/plain"
+    )
+    del untyped["media"]["mimetype"]
+    # ... or it fails to answer when asked for the message.
+    failing = await bridge.emit_message(SESSION, chat_id=BOB, body="d", media=PHOTO)
+    bridge.fail_requests("GET", f"/api/{SESSION}/chats/{BOB}/messages/{failing['id']}")
+    await advance(hass, freezer, 2)
+    await received_one(hass, events, 4)
+    by_id = {event.data["message_id"]: dict(event.data) for event in events}
+    for message in (no_file, no_url, failing):
+        data = by_id[message["id"]]
+        assert (data["buffered"], data["has_media"]) == (True, True)
+        assert (data["media"], data["media_error"]) == (None, "download_failed")
+    data = by_id[untyped["id"]]
+    assert data["media_error"] is None
+    assert data["media"]["content_type"] == "text/plain"
+    assert data["media"]["path"].endswith(".txt")
+    assert Path(data["media"]["path"]).read_bytes() == b"shopping list"
+    assert files_in(media_dir) == [f"whatsapp/{ACCOUNT}/4917612345678_c.us/{safe_name(untyped['id'])}.txt"]
+    # Only the bridge failing to answer is worth a warning.
+    warnings = [
+        r.getMessage() for r in caplog.records if r.name == LOGGER_NAME and r.levelno == logging.WARNING
+    ]
+    assert warnings == ["Could not ask the bridge for a received file (WahaResponseError)"]
+    assert state_of(hass, CONNECTED) == "on"
+    await unload(hass, config_entry)
+
+
+async def test_without_a_local_media_folder_the_event_still_fires(
+    hass: HomeAssistant,
+    bridge: BridgeDouble,
+    config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    hass.config.media_dirs = {}
+    events = async_capture_events(hass, EVENT_MESSAGE_RECEIVED)
+    await setup_connected(hass, config_entry)
+    for count in (1, 2):
+        await bridge.emit_message(SESSION, chat_id=BOB, body="pic", media=PHOTO)
+        data = await received_one(hass, events, count)
+        assert (data["text"], data["media"], data["media_error"]) == ("pic", None, "save_failed")
+    warnings = [
+        r.getMessage() for r in caplog.records if r.name == LOGGER_NAME and r.levelno == logging.WARNING
+    ]
+    assert warnings == ["Home Assistant has no local media folder"]
+    assert bridge.count_requests(path_prefix="/api/files/") == 0
+    await unload(hass, config_entry)
+
+
+MESSAGE_ID = "false_4917612345678@c.us_3EB0C0FFEE00"
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        # Something else took the name of the account's folder.
+        ("folder_taken", "Could not create the media folder (Not a directory)"),
+        # The disk fills up while the file is written.
+        ("disk_full", "Could not save a received file (No space left on device)"),
+        # The file's final name is taken by a folder.
+        ("name_taken", "Could not save a received file (Is a directory)"),
+    ],
+)
+async def test_a_file_that_cannot_be_written_is_reported_and_leaves_nothing(
+    hass: HomeAssistant,
+    bridge: BridgeDouble,
+    config_entry: MockConfigEntry,
+    media_dir: Path,
+    caplog: pytest.LogCaptureFixture,
+    fault: str,
+    reason: str,
+) -> None:
+    chat = chat_folder(media_dir)
+    stem = safe_name(MESSAGE_ID)
+    if fault == "folder_taken":
+        (media_dir / "whatsapp").write_bytes(b"not a folder")
+    elif fault == "disk_full":
+        chat.mkdir(parents=True)
+        (chat / f".{stem}.part").symlink_to("/dev/full")
+    else:
+        (chat / f"{stem}.jpeg" / "inside").mkdir(parents=True)
+    before = files_in(media_dir)
+    events = async_capture_events(hass, EVENT_MESSAGE_RECEIVED)
+    await setup_connected(hass, config_entry)
+    await bridge.emit_message(
+        SESSION, chat_id=BOB, body="pic", media=PHOTO, mimetype="image/jpeg", message_id=MESSAGE_ID
+    )
+    data = await received_one(hass, events)
+    assert (data["text"], data["media"], data["media_error"]) == ("pic", None, "save_failed")
+    # No partial download left behind (the disk-full one was a link to /dev/full).
+    assert not (chat / f".{stem}.part").exists()
+    assert not (chat / f".{stem}.part").is_symlink()
+    assert files_in(media_dir) == [name for name in before if not name.endswith(".part")]
+    warnings = [
+        r.getMessage() for r in caplog.records if r.name == LOGGER_NAME and r.levelno == logging.WARNING
+    ]
+    assert warnings == [reason]
+    await unload(hass, config_entry)
+
+
+async def test_unloading_waits_for_a_removal_in_progress(
+    hass: HomeAssistant,
+    bridge: BridgeDouble,
+    config_entry: MockConfigEntry,
+    media_dir: Path,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    hass.config_entries.async_update_entry(config_entry, options={CONF_MEDIA_KEEP_DAYS: 30})
+    old = chat_folder(media_dir) / "old.jpeg"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"x")
+    ancient = dt_util.utcnow().timestamp() - 40 * 86400
+    os.utime(old, (ancient, ancient))
+    started, release = threading.Event(), threading.Event()
+    runs: list[float] = []
+    real_remove_older = media_in._remove_older
+
+    def slow_remove_older(folder: Path, cutoff: float) -> int:
+        """A slow disk: the removal blocks until the test lets it go on."""
+        runs.append(cutoff)
+        started.set()
+        release.wait(timeout=30)
+        return real_remove_older(folder, cutoff)
+
+    await setup_connected(hass, config_entry)
+    with patch.object(media_in, "_remove_older", slow_remove_older):
+        await advance(hass, freezer, RETENTION_FIRST_RUN + 1)
+        await wait_for(started.is_set, rounds=ROUNDS)
+        # The next daily run comes while the first still runs: it is not started twice.
+        await advance(hass, freezer, 86400)
+        assert len(runs) == 1
+        unloading = asyncio.ensure_future(hass.config_entries.async_unload(config_entry.entry_id))
+        for _ in range(2000):
+            await asyncio.sleep(0)
+        assert not unloading.done()
+        assert old.exists()
+        release.set()
+        assert await unloading
+    # Unloading returned only once the removal had finished.
+    assert not old.exists()
+    assert len(runs) == 1
+    await hass.async_block_till_done()
+
+
+async def test_old_files_that_cannot_be_removed_are_reported_once(
+    hass: HomeAssistant,
+    bridge: BridgeDouble,
+    config_entry: MockConfigEntry,
+    media_dir: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    hass.config_entries.async_update_entry(config_entry, options={CONF_MEDIA_KEEP_DAYS: 30})
+    await setup_connected(hass, config_entry)
+    media = config_entry.runtime_data.media
+    # No file received yet: nothing to do.
+    assert not (media_dir / "whatsapp").exists()
+    assert await media.async_remove_old() == 0
+    denied = OSError(errno.EACCES, "Permission denied")
+    with patch.object(media_in, "_remove_older", side_effect=denied):
+        assert await media.async_remove_old() == 0
+        assert await media.async_remove_old() == 0
+    ours = [r for r in caplog.records if r.name == LOGGER_NAME]
+    warnings = [r.getMessage() for r in ours if r.levelno == logging.WARNING]
+    assert warnings == ["Could not remove old received files (Permission denied)"]
+    debug = [r.getMessage() for r in ours if r.levelno == logging.DEBUG]
+    assert "Could not remove old received files (Permission denied)" in debug
+    await unload(hass, config_entry)
+
+
+async def test_removal_copes_with_files_and_folders_changing_meanwhile(
+    hass: HomeAssistant,
+    bridge: BridgeDouble,
+    config_entry: MockConfigEntry,
+    media_dir: Path,
+) -> None:
+    """Someone removes a file after it was listed; a new file arrives in an emptied folder."""
+    hass.config_entries.async_update_entry(config_entry, options={CONF_MEDIA_KEEP_DAYS: 30})
+    chat = chat_folder(media_dir)
+    other_chat = chat_folder(media_dir, GROUP)
+    ancient = dt_util.utcnow().timestamp() - 40 * 86400
+    for path in (chat / "old.jpeg", other_chat / "old.pdf"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+        os.utime(path, (ancient, ancient))
+    real_walk = os.walk
+
+    def walk_with_a_vanished_file(top: Any, **kwargs: Any) -> Any:
+        for root, dirs, files in real_walk(top, **kwargs):
+            yield root, dirs, [*files, "gone.jpeg"] if Path(root) == chat else files
+
+    real_rmdir = Path.rmdir
+
+    def rmdir_with_a_newcomer(self: Path) -> None:
+        if self == other_chat:
+            raise OSError(errno.ENOTEMPTY, "Directory not empty")
+        real_rmdir(self)
+
+    await setup_connected(hass, config_entry)
+    with (
+        patch.object(media_in.os, "walk", walk_with_a_vanished_file),
+        patch.object(Path, "rmdir", rmdir_with_a_newcomer),
+    ):
+        removed = await config_entry.runtime_data.media.async_remove_old()
+    assert removed == 2
+    assert not chat.exists()
+    # The folder that could not go stays, and nothing else is touched.
+    assert other_chat.is_dir()
+    assert files_in(media_dir) == []
+    await unload(hass, config_entry)
+
+
+def test_names_and_types_without_an_answer() -> None:
+    # An account whose id holds no number yet goes by the session's name.
+    assert account_folder(Me(id="unknown@c.us"), "my phone") == "my_phone"
+    # A type WhatsApp rarely sends takes the usual extension for it.
+    assert extension_for("text/plain", None) == ".txt"
+    # Nothing to go by: a neutral extension.
+    assert extension_for(None, None) == ".bin"
+    assert extension_for("", "") == ".bin"

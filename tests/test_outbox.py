@@ -9,6 +9,7 @@ from custom_components.whatsapp_gateway.outbox import (
     RATE_WINDOW,
     TIME_RESOLUTION,
     OutboundQueue,
+    QueuedFile,
     QueuedMessage,
     QueueFullError,
     SendRateLimiter,
@@ -60,6 +61,34 @@ def test_round_trip_and_garbage() -> None:
     assert len(garbage) == 0
     assert len(OutboundQueue.from_list({"not": "a list"})) == 0
     assert QueuedMessage.from_dict({**queue.as_list()[1], "created": "soon"}) is None
+
+
+def test_files_and_places_round_trip_and_bad_ones_are_dropped() -> None:
+    file = QueuedFile(
+        name="out-1.jpg", kind="image", content_type="image/jpeg", filename="a.jpg", size=3
+    )
+    queue = OutboundQueue()
+    queue.append(QueuedMessage(**vars_of(message("f")), media=file))
+    queue.append(QueuedMessage(**vars_of(message("p")), location=(52.5, 13.4)))
+    restored = OutboundQueue.from_list(queue.as_list())
+    assert list(restored) == list(queue)
+    assert restored.file_bytes() == 3
+    stored_file, stored_place = queue.as_list()
+    for bad in (
+        {**stored_file, "media": "out-1.jpg"},
+        {**stored_file, "media": {**stored_file["media"], "name": "../../etc/passwd"}},
+        {**stored_file, "media": {**stored_file["media"], "name": ".hidden"}},
+        {**stored_place, "location": [52.5]},
+        {**stored_place, "location": "here"},
+    ):
+        # A file name that could leave the queue's folder, or a place that is not one.
+        assert QueuedMessage.from_dict(bad) is None
+
+
+def vars_of(queued: QueuedMessage) -> dict[str, object]:
+    return {
+        key: getattr(queued, key) for key in ("queue_id", "chat_id", "text", "created", "expires")
+    }
 
 
 def test_the_limiter_allows_rate_per_window() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
@@ -25,7 +26,8 @@ from custom_components.whatsapp_gateway.const import (
     EVENT_MESSAGE_FAILED,
     EVENT_MESSAGE_SENT,
 )
-from custom_components.whatsapp_gateway.outgoing import RETRY_AFTER, outbox_files
+from custom_components.whatsapp_gateway.outbox import OutboundQueue, QueuedFile, QueuedMessage
+from custom_components.whatsapp_gateway.outgoing import RETRY_AFTER, outbox_files, outbox_store
 
 from .conftest import SESSION
 from .helpers import advance, go_offline, go_online, settle, setup_connected, unload, wait_for
@@ -383,6 +385,89 @@ async def test_removing_the_entry_removes_its_waiting_files(
     await hass.config_entries.async_remove(config_entry.entry_id)
     await hass.async_block_till_done()
     assert not outbox_files(hass, config_entry.entry_id).exists()
+
+
+@pytest.mark.parametrize(
+    ("action", "route", "data", "what"),
+    [
+        ("send_media", "/api/sendVideo", {"kind": "video"}, "files"),
+        ("send_location", "/api/sendLocation", {"latitude": 1.0, "longitude": 2.0}, "locations"),
+    ],
+)
+async def test_an_engine_without_the_call_is_told_in_words(
+    hass: HomeAssistant,
+    bridge: BridgeDouble,
+    config_entry: MockConfigEntry,
+    allowed: Path,
+    action: str,
+    route: str,
+    data: dict[str, Any],
+    what: str,
+) -> None:
+    """A 501 (the engine lacks the call) fails at once, naming what cannot be sent."""
+    await setup_connected(hass, config_entry)
+    bridge.fail_requests("POST", route, status=501)
+    if action == "send_media":
+        data = {**data, "path": str(allowed / "door.jpg")}
+    with pytest.raises(HomeAssistantError) as caught:
+        await act(hass, config_entry, action, **data)
+    assert caught.value.translation_key == "not_supported"
+    assert caught.value.translation_placeholders == {"action": what}
+    await no_files_left(hass, config_entry)
+
+
+@pytest.mark.parametrize("profile", [CORE])
+async def test_the_queue_itself_refuses_files_for_core(
+    hass: HomeAssistant, bridge: BridgeDouble, config_entry: MockConfigEntry
+) -> None:
+    """Whoever hands the queue a file for a Core bridge gets media_needs_plus, file gone."""
+    await setup_connected(hass, config_entry)
+    outgoing = config_entry.runtime_data.outgoing
+    outgoing.files.mkdir(parents=True, exist_ok=True)
+    (outgoing.files / "out-x.jpg").write_bytes(JPEG)
+    file = QueuedFile(
+        name="out-x.jpg", kind="image", content_type="image/jpeg", filename="x.jpg", size=9
+    )
+    with pytest.raises(HomeAssistantError) as caught:
+        await outgoing.async_send(BOB, "", media=file)
+    assert caught.value.translation_key == "media_needs_plus"
+    await no_files_left(hass, config_entry)
+
+
+async def test_a_stored_file_of_an_unknown_kind_goes_as_a_document(
+    hass: HomeAssistant,
+    bridge: BridgeDouble,
+    config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A queue written by another version (or edited) still sends what it can."""
+    folder = outbox_files(hass, config_entry.entry_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "out-s.webp").write_bytes(b"RIFF sticker")
+    waiting = QueuedMessage(
+        queue_id="q1",
+        chat_id=BOB,
+        text="",
+        created=dt_util.utcnow().timestamp(),
+        expires=dt_util.utcnow().timestamp() + 3600,
+        media=QueuedFile(
+            name="out-s.webp",
+            kind="sticker",
+            content_type="image/webp",
+            filename="s.webp",
+            size=12,
+        ),
+    )
+    stored = OutboundQueue()
+    stored.append(waiting)
+    key = outbox_store(hass, config_entry.entry_id).key
+    hass_storage[key] = {"version": 1, "key": key, "data": {"queue": stored.as_list()}}
+    sent_events = async_capture_events(hass, EVENT_MESSAGE_SENT)
+    await setup_connected(hass, config_entry)
+    await wait_for(lambda: len(sent_events) == 1)
+    [record] = bridge.sent_files(SESSION)
+    assert (record["kind"], record["data"]) == ("file", b"RIFF sticker")
+    await no_files_left(hass, config_entry)
 
 
 @pytest.mark.parametrize(

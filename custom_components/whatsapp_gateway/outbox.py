@@ -108,7 +108,8 @@ class QueuedMessage:
 def _location(data: object) -> tuple[float, float] | None:
     if data is None:
         return None
-    if not isinstance(data, list) or len(data) != 2:
+    # A list from JSON (a tuple before it was written).
+    if not isinstance(data, list | tuple) or len(data) != 2:
         raise ValueError("location")
     return float(data[0]), float(data[1])
 
@@ -116,7 +117,7 @@ def _location(data: object) -> tuple[float, float] | None:
 def _poll_options(data: object) -> tuple[str, ...] | None:
     if data is None:
         return None
-    if not isinstance(data, list) or not all(isinstance(option, str) for option in data):
+    if not isinstance(data, list | tuple) or not all(isinstance(o, str) for o in data):
         raise ValueError("poll options")
     return tuple(data)
 
