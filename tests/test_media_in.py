@@ -518,10 +518,14 @@ async def test_a_backfilled_file_the_bridge_does_not_hand_over_is_reported(
     assert data["media"]["content_type"] == "text/plain"
     assert data["media"]["path"].endswith(".txt")
     assert Path(data["media"]["path"]).read_bytes() == b"shopping list"
-    assert files_in(media_dir) == [f"whatsapp/{ACCOUNT}/4917612345678_c.us/{safe_name(untyped['id'])}.txt"]
+    assert files_in(media_dir) == [
+        f"whatsapp/{ACCOUNT}/4917612345678_c.us/{safe_name(untyped['id'])}.txt"
+    ]
     # Only the bridge failing to answer is worth a warning.
     warnings = [
-        r.getMessage() for r in caplog.records if r.name == LOGGER_NAME and r.levelno == logging.WARNING
+        r.getMessage()
+        for r in caplog.records
+        if r.name == LOGGER_NAME and r.levelno == logging.WARNING
     ]
     assert warnings == ["Could not ask the bridge for a received file (WahaResponseError)"]
     assert state_of(hass, CONNECTED) == "on"
@@ -542,7 +546,9 @@ async def test_without_a_local_media_folder_the_event_still_fires(
         data = await received_one(hass, events, count)
         assert (data["text"], data["media"], data["media_error"]) == ("pic", None, "save_failed")
     warnings = [
-        r.getMessage() for r in caplog.records if r.name == LOGGER_NAME and r.levelno == logging.WARNING
+        r.getMessage()
+        for r in caplog.records
+        if r.name == LOGGER_NAME and r.levelno == logging.WARNING
     ]
     assert warnings == ["Home Assistant has no local media folder"]
     assert bridge.count_requests(path_prefix="/api/files/") == 0
@@ -594,13 +600,15 @@ async def test_a_file_that_cannot_be_written_is_reported_and_leaves_nothing(
     assert not (chat / f".{stem}.part").is_symlink()
     assert files_in(media_dir) == [name for name in before if not name.endswith(".part")]
     warnings = [
-        r.getMessage() for r in caplog.records if r.name == LOGGER_NAME and r.levelno == logging.WARNING
+        r.getMessage()
+        for r in caplog.records
+        if r.name == LOGGER_NAME and r.levelno == logging.WARNING
     ]
     assert warnings == [reason]
     await unload(hass, config_entry)
 
 
-async def test_unloading_waits_for_a_removal_in_progress(
+async def test_stopping_waits_for_a_removal_in_progress(
     hass: HomeAssistant,
     bridge: BridgeDouble,
     config_entry: MockConfigEntry,
@@ -625,23 +633,25 @@ async def test_unloading_waits_for_a_removal_in_progress(
         return real_remove_older(folder, cutoff)
 
     await setup_connected(hass, config_entry)
+    media = config_entry.runtime_data.media
     with patch.object(media_in, "_remove_older", slow_remove_older):
         await advance(hass, freezer, RETENTION_FIRST_RUN + 1)
         await wait_for(started.is_set, rounds=ROUNDS)
         # The next daily run comes while the first still runs: it is not started twice.
         await advance(hass, freezer, 86400)
         assert len(runs) == 1
-        unloading = asyncio.ensure_future(hass.config_entries.async_unload(config_entry.entry_id))
+        stopping = asyncio.ensure_future(media.async_stop())
         for _ in range(2000):
             await asyncio.sleep(0)
-        assert not unloading.done()
+        assert not stopping.done()
         assert old.exists()
         release.set()
-        assert await unloading
-    # Unloading returned only once the removal had finished.
-    assert not old.exists()
-    assert len(runs) == 1
-    await hass.async_block_till_done()
+        await stopping
+        # Stopping returned only once the removal had finished; no daily run after it.
+        assert not old.exists()
+        await advance(hass, freezer, 86400)
+        assert len(runs) == 1
+    await unload(hass, config_entry)
 
 
 async def test_old_files_that_cannot_be_removed_are_reported_once(
@@ -719,3 +729,7 @@ def test_names_and_types_without_an_answer() -> None:
     # Nothing to go by: a neutral extension.
     assert extension_for(None, None) == ".bin"
     assert extension_for("", "") == ".bin"
+    # The type a file is served with, when its message names none, without its parameters.
+    assert media_in._main_type("Text/Plain; charset=UTF-8") == "text/plain"
+    assert media_in._main_type(None) is None
+    assert media_in._main_type(";") is None

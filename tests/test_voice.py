@@ -8,14 +8,17 @@ received real audio before answering with a fixed text.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterable
 import logging
 from pathlib import Path
 import struct
 import subprocess
 from typing import Any
+from unittest.mock import patch
 
-from homeassistant.components import stt
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components import ffmpeg as ha_ffmpeg, stt
 from homeassistant.components.stt.const import DATA_COMPONENT
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.setup import async_setup_component
@@ -24,6 +27,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from bridge_double import BridgeDouble
+from custom_components.whatsapp_gateway import voice
 from custom_components.whatsapp_gateway.const import (
     CONF_CONVERSATION_AGENT,
     CONF_DOWNLOAD_MEDIA,
@@ -33,7 +37,7 @@ from custom_components.whatsapp_gateway.const import (
 from custom_components.whatsapp_gateway.voice import pick_language
 
 from .conftest import SESSION
-from .helpers import settle, setup_connected, unload, wait_for
+from .helpers import advance, settle, setup_connected, unload, wait_for
 from .test_assist import StubAgent
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -48,9 +52,8 @@ WAV_ENTITY = "stt.wav_only"
 OGG_ENTITY = "stt.ogg_opus"
 
 
-@pytest.fixture(scope="module")
-def voice_note(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """One second of a 440 Hz tone, recorded the way WhatsApp records: OGG/Opus."""
+def record_note(tmp_path_factory: pytest.TempPathFactory, seconds: int) -> bytes:
+    """`seconds` of a 440 Hz tone, recorded the way WhatsApp records: OGG/Opus."""
     path = tmp_path_factory.mktemp("voice") / "note.ogg"
     subprocess.run(  # noqa: S603 - the static ffmpeg of the test requirements
         [
@@ -61,7 +64,7 @@ def voice_note(tmp_path_factory: pytest.TempPathFactory) -> bytes:
             "-f",
             "lavfi",
             "-i",
-            "sine=frequency=440:duration=1",
+            f"sine=frequency=440:duration={seconds}",
             "-c:a",
             "libopus",
             "-ar",
@@ -78,19 +81,49 @@ def voice_note(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return data
 
 
+@pytest.fixture(scope="module")
+def voice_note(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """One second of a tone."""
+    return record_note(tmp_path_factory, 1)
+
+
+@pytest.fixture(scope="module")
+def long_voice_note(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """Ten seconds: more converted audio than a pipe holds, so ffmpeg waits to be read."""
+    return record_note(tmp_path_factory, 10)
+
+
 class TestSTT(stt.SpeechToTextEntity):
     """Answers `SAID` once it has real audio of its format; `fail` makes it raise."""
 
     __test__ = False
 
-    def __init__(self, entity_id: str, *, ogg: bool, languages: list[str]) -> None:
+    def __init__(
+        self,
+        entity_id: str,
+        *,
+        ogg: bool,
+        languages: list[str],
+        codecs: list[stt.AudioCodecs] | None = None,
+        sample_rates: list[stt.AudioSampleRates] | None = None,
+        channels: list[stt.AudioChannels] | None = None,
+    ) -> None:
         self.entity_id = entity_id
         self._attr_name = entity_id
         self._attr_unique_id = entity_id
         self._ogg = ogg
         self._languages = languages
+        self._codecs = codecs
+        self._sample_rates = sample_rates or [stt.AudioSampleRates.SAMPLERATE_16000]
+        self._channels = channels or [stt.AudioChannels.CHANNEL_MONO]
         self.calls: list[tuple[stt.SpeechMetadata, bytes, int]] = []
         self.fail = False
+        # `hang`: it never answers; `text`: what it answers; `first_chunk_only`: it stops
+        # listening after the first chunk (and answers).
+        self.hang = False
+        self.text = SAID
+        self.first_chunk_only = False
+        self.started = 0
 
     @property
     def supported_languages(self) -> list[str]:
@@ -102,6 +135,8 @@ class TestSTT(stt.SpeechToTextEntity):
 
     @property
     def supported_codecs(self) -> list[stt.AudioCodecs]:
+        if self._codecs is not None:
+            return self._codecs
         return [stt.AudioCodecs.OPUS if self._ogg else stt.AudioCodecs.PCM]
 
     @property
@@ -110,15 +145,22 @@ class TestSTT(stt.SpeechToTextEntity):
 
     @property
     def supported_sample_rates(self) -> list[stt.AudioSampleRates]:
-        return [stt.AudioSampleRates.SAMPLERATE_16000]
+        return self._sample_rates
 
     @property
     def supported_channels(self) -> list[stt.AudioChannels]:
-        return [stt.AudioChannels.CHANNEL_MONO]
+        return self._channels
 
     async def async_process_audio_stream(
         self, metadata: stt.SpeechMetadata, stream: AsyncIterable[bytes]
     ) -> stt.SpeechResult:
+        self.started += 1
+        if self.hang:
+            await asyncio.Event().wait()
+        if self.first_chunk_only:
+            first = await anext(aiter(stream), b"")
+            self.calls.append((metadata, first, 1))
+            return stt.SpeechResult(self.text, stt.SpeechResultState.SUCCESS)
         chunks = [chunk async for chunk in stream]
         audio = b"".join(chunks)
         self.calls.append((metadata, audio, len(chunks)))
@@ -126,7 +168,7 @@ class TestSTT(stt.SpeechToTextEntity):
             raise RuntimeError(f"engine broke, heard {len(audio)} bytes")
         if not self.check_metadata(metadata) or not self._real_audio(audio):
             return stt.SpeechResult(None, stt.SpeechResultState.ERROR)
-        return stt.SpeechResult(SAID, stt.SpeechResultState.SUCCESS)
+        return stt.SpeechResult(self.text, stt.SpeechResultState.SUCCESS)
 
     def _real_audio(self, audio: bytes) -> bool:
         if self._ogg:
@@ -139,15 +181,22 @@ class TestSTT(stt.SpeechToTextEntity):
 
 
 @pytest.fixture
-async def entities(hass: HomeAssistant, tmp_path: Path) -> dict[str, TestSTT]:
+def ffmpeg_bin() -> str | None:
+    """The binary Home Assistant's ffmpeg is set up with (None: not set up)."""
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+@pytest.fixture
+async def entities(
+    hass: HomeAssistant, tmp_path: Path, ffmpeg_bin: str | None
+) -> dict[str, TestSTT]:
     """Home Assistant's ffmpeg (the static one), media folder and the two STT entities."""
     media = tmp_path / "media"
     media.mkdir()
     hass.config.media_dirs = {"local": str(media)}
     hass.config.language = "de"
-    assert await async_setup_component(
-        hass, "ffmpeg", {"ffmpeg": {"ffmpeg_bin": imageio_ffmpeg.get_ffmpeg_exe()}}
-    )
+    if ffmpeg_bin is not None:
+        assert await async_setup_component(hass, "ffmpeg", {"ffmpeg": {"ffmpeg_bin": ffmpeg_bin}})
     assert await async_setup_component(hass, "stt", {})
     made = {
         WAV_ENTITY: TestSTT(WAV_ENTITY, ogg=False, languages=["en-US", "de-DE"]),
@@ -328,3 +377,249 @@ def test_the_language_follows_home_assistant() -> None:
     assert pick_language(["en-GB", "en-US"], "en-US") == "en-US"
     assert pick_language(["fr"], "de") == "fr"
     assert pick_language([], "de") is None
+
+
+ODD_ENTITY = "stt.odd"
+
+
+def our_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == LOGGER_NAME and r.levelno == logging.WARNING
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason", "heard"),
+    [
+        ("no_language", "the entity names no language", 0),
+        ("no_format", "the entity accepts neither OGG/Opus nor WAV/PCM", 0),
+        ("blank_text", "the entity returned no text", 2),
+    ],
+)
+async def test_an_entity_that_cannot_give_text_leaves_no_transcript(
+    hass: HomeAssistant,
+    bridge: BridgeDouble,
+    config_entry: MockConfigEntry,
+    entities: dict[str, TestSTT],
+    voice_note: bytes,
+    caplog: pytest.LogCaptureFixture,
+    kind: str,
+    reason: str,
+    heard: int,
+) -> None:
+    if kind == "no_language":
+        odd = TestSTT(ODD_ENTITY, ogg=True, languages=[])
+    elif kind == "no_format":
+        # OGG, but only with PCM inside: neither of what WhatsApp sends nor what ffmpeg makes.
+        odd = TestSTT(ODD_ENTITY, ogg=True, languages=["de-DE"], codecs=[stt.AudioCodecs.PCM])
+    else:
+        odd = TestSTT(ODD_ENTITY, ogg=True, languages=["de-DE"])
+        odd.text = "  "
+    await hass.data[DATA_COMPONENT].async_add_entities([odd])
+    hass.config_entries.async_update_entry(config_entry, options={CONF_STT_ENTITY: ODD_ENTITY})
+    events = async_capture_events(hass, EVENT_MESSAGE_RECEIVED)
+    await setup_connected(hass, config_entry)
+    for count in (1, 2):
+        data = await voice_event(hass, bridge, events, voice_note, count)
+        # The note itself is kept and described; only its text is missing.
+        assert data["media_error"] is None
+        assert data["media"]["transcript"] is None
+        assert Path(data["media"]["path"]).read_bytes() == voice_note
+    assert len(odd.calls) == heard
+    # Warned once, not for every note.
+    assert our_warnings(caplog) == [
+        f"Could not transcribe a voice note with {ODD_ENTITY}: {reason}"
+    ]
+    await unload(hass, config_entry)
+
+
+async def test_the_audio_settings_follow_what_the_entity_takes(
+    hass: HomeAssistant,
+    bridge: BridgeDouble,
+    config_entry: MockConfigEntry,
+    entities: dict[str, TestSTT],
+    voice_note: bytes,
+) -> None:
+    """An OGG/Opus entity that names other rates than Assist's 16 kHz mono gets its own."""
+    odd = TestSTT(
+        ODD_ENTITY,
+        ogg=True,
+        languages=["de-DE"],
+        sample_rates=[stt.AudioSampleRates.SAMPLERATE_48000],
+        channels=[stt.AudioChannels.CHANNEL_STEREO],
+    )
+    await hass.data[DATA_COMPONENT].async_add_entities([odd])
+    hass.config_entries.async_update_entry(config_entry, options={CONF_STT_ENTITY: ODD_ENTITY})
+    events = async_capture_events(hass, EVENT_MESSAGE_RECEIVED)
+    await setup_connected(hass, config_entry)
+    data = await voice_event(hass, bridge, events, voice_note)
+    assert data["media"]["transcript"] == SAID
+    [(metadata, audio, _chunks)] = odd.calls
+    assert audio == voice_note
+    assert (metadata.bit_rate, metadata.sample_rate, metadata.channel) == (
+        stt.AudioBitRates.BITRATE_16,
+        stt.AudioSampleRates.SAMPLERATE_48000,
+        stt.AudioChannels.CHANNEL_STEREO,
+    )
+    await unload(hass, config_entry)
+
+
+async def test_an_entity_that_never_answers_is_given_up(
+    hass: HomeAssistant,
+    bridge: BridgeDouble,
+    config_entry: MockConfigEntry,
+    entities: dict[str, TestSTT],
+    voice_note: bytes,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    hanging = entities[OGG_ENTITY]
+    hanging.hang = True
+    hass.config_entries.async_update_entry(config_entry, options={CONF_STT_ENTITY: OGG_ENTITY})
+    events = async_capture_events(hass, EVENT_MESSAGE_RECEIVED)
+    await setup_connected(hass, config_entry)
+    with patch.object(voice, "TRANSCRIBE_TIMEOUT", 30.0):
+        for count in (1, 2):
+            await bridge.emit_message(
+                SESSION, chat_id=BOB, body="", media=voice_note, mimetype=VOICE_TYPE
+            )
+            await wait_for(lambda: hanging.started == count, rounds=ROUNDS)  # noqa: B023
+            # Not given up early: the event waits for the text.
+            await advance(hass, freezer, 29)
+            assert len(events) == count - 1
+            await advance(hass, freezer, 2)
+            data = await voice_event_done(hass, events, count)
+            assert data["media"]["transcript"] is None
+            assert data["media_error"] is None
+            assert Path(data["media"]["path"]).read_bytes() == voice_note
+    assert our_warnings(caplog) == [f"Transcribing a voice note with {OGG_ENTITY} timed out"]
+    await unload(hass, config_entry)
+
+
+async def voice_event_done(
+    hass: HomeAssistant, events: list[Event[dict[str, Any]]], count: int
+) -> dict[str, Any]:
+    await wait_for(lambda: len(events) >= count, rounds=ROUNDS)
+    await settle(hass)
+    assert len(events) == count
+    return dict(events[-1].data)
+
+
+@pytest.mark.parametrize(
+    ("ffmpeg_bin", "reason", "heard"),
+    [
+        ("/nonexistent/ffmpeg", "cannot run ffmpeg (FileNotFoundError)", []),
+        # Runs, but converts nothing: the entity hears silence, the failure is ffmpeg's.
+        ("false", "ffmpeg could not convert it (exit 1)", [b"", b""]),
+    ],
+)
+async def test_a_broken_ffmpeg_leaves_no_transcript(
+    hass: HomeAssistant,
+    bridge: BridgeDouble,
+    config_entry: MockConfigEntry,
+    entities: dict[str, TestSTT],
+    voice_note: bytes,
+    caplog: pytest.LogCaptureFixture,
+    reason: str,
+    heard: list[bytes],
+) -> None:
+    hass.config_entries.async_update_entry(config_entry, options={CONF_STT_ENTITY: WAV_ENTITY})
+    events = async_capture_events(hass, EVENT_MESSAGE_RECEIVED)
+    await setup_connected(hass, config_entry)
+    for count in (1, 2):
+        data = await voice_event(hass, bridge, events, voice_note, count)
+        assert data["media"]["transcript"] is None
+        assert data["media_error"] is None
+        assert Path(data["media"]["path"]).read_bytes() == voice_note
+    assert [audio for _metadata, audio, _chunks in entities[WAV_ENTITY].calls] == heard
+    assert our_warnings(caplog) == [
+        f"Could not transcribe a voice note with {WAV_ENTITY}: {reason}"
+    ]
+    await unload(hass, config_entry)
+
+
+@pytest.mark.parametrize("ffmpeg_bin", [None])
+async def test_ffmpeg_that_cannot_be_set_up_leaves_no_transcript(
+    hass: HomeAssistant,
+    bridge: BridgeDouble,
+    config_entry: MockConfigEntry,
+    entities: dict[str, TestSTT],
+    voice_note: bytes,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def setup_fails(hass: HomeAssistant, config: Any) -> bool:
+        return False
+
+    monkeypatch.setattr(ha_ffmpeg, "async_setup", setup_fails)
+    hass.config_entries.async_update_entry(config_entry, options={CONF_STT_ENTITY: WAV_ENTITY})
+    events = async_capture_events(hass, EVENT_MESSAGE_RECEIVED)
+    await setup_connected(hass, config_entry)
+    assert "ffmpeg" not in hass.config.components
+    data = await voice_event(hass, bridge, events, voice_note)
+    assert data["media"]["transcript"] is None
+    assert data["media_error"] is None
+    assert entities[WAV_ENTITY].calls == []
+    reason = "Home Assistant's ffmpeg is not set up"
+    assert our_warnings(caplog) == [
+        f"Could not transcribe a voice note with {WAV_ENTITY}: {reason}"
+    ]
+    await unload(hass, config_entry)
+
+
+async def test_without_speech_to_text_set_up_there_is_no_transcript(
+    hass: HomeAssistant,
+    bridge: BridgeDouble,
+    config_entry: MockConfigEntry,
+    tmp_path: Path,
+    voice_note: bytes,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    hass.config.media_dirs = {"local": str(tmp_path)}
+    hass.config_entries.async_update_entry(config_entry, options={CONF_STT_ENTITY: WAV_ENTITY})
+    events = async_capture_events(hass, EVENT_MESSAGE_RECEIVED)
+    await setup_connected(hass, config_entry)
+    assert "stt" not in hass.config.components
+    data = await voice_event(hass, bridge, events, voice_note)
+    assert data["media"]["transcript"] is None
+    assert Path(data["media"]["path"]).read_bytes() == voice_note
+    assert our_warnings(caplog) == [
+        f"Could not transcribe a voice note with {WAV_ENTITY}: the entity is not available"
+    ]
+    await unload(hass, config_entry)
+
+
+async def test_an_entity_that_stops_listening_early_has_its_text_and_ffmpeg_ends(
+    hass: HomeAssistant,
+    bridge: BridgeDouble,
+    config_entry: MockConfigEntry,
+    entities: dict[str, TestSTT],
+    long_voice_note: bytes,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    listener = entities[WAV_ENTITY]
+    listener.first_chunk_only = True
+    processes: list[asyncio.subprocess.Process] = []
+    real_exec = asyncio.create_subprocess_exec
+
+    async def recorded_exec(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+        process = await real_exec(*args, **kwargs)
+        processes.append(process)
+        return process
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", recorded_exec)
+    hass.config_entries.async_update_entry(config_entry, options={CONF_STT_ENTITY: WAV_ENTITY})
+    events = async_capture_events(hass, EVENT_MESSAGE_RECEIVED)
+    await setup_connected(hass, config_entry)
+    data = await voice_event(hass, bridge, events, long_voice_note)
+    assert data["media"]["transcript"] == SAID
+    [(_metadata, heard, _chunks)] = listener.calls
+    assert 0 < len(heard) <= voice.CHUNK
+    # ffmpeg, still converting the rest, was ended rather than left behind.
+    [process] = processes
+    assert process.returncode == -9
+    assert our_warnings(caplog) == []
+    await unload(hass, config_entry)
