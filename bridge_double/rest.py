@@ -469,21 +469,32 @@ async def _send_text(request: web.Request) -> web.StreamResponse:
     """``POST /api/sendText``: 400, 403, 422 (session), an armed fault, else send (201)."""
     body = await _body(request)
     double, name, chat_id = _send_target(request, body)
-    text, key = body.get("text"), body.get("id")
+    text, key = body.get("text"), _send_id(body)
     if not isinstance(text, str):
         raise errors.bad_request("text must be a string")
-    if key is not None and (not isinstance(key, str) or not key):
-        raise errors.bad_request("id must be a string")
     reply_to = _reply_to(request, body)
-    if double.keys.check(request_key(request), name) is Access.FORBIDDEN:
-        raise errors.forbidden()
-    session = await _running_in(double, name, SessionStatus.WORKING)
+    session = await _sending_session(double, request, name)
     if (failure := double.send_faults.take_failure()) is not None:
         raise failure
     message = await double.rest_send_text(
         session, chat_id=chat_id, text=text, key=key, reply_to=reply_to
     )
     return _sent(double, message)
+
+
+def _send_id(body: JsonDict) -> str | None:
+    """A send's pre-generated ``id``: absent, or a non-empty string (else 400)."""
+    key = body.get("id")
+    if key is not None and (not isinstance(key, str) or not key):
+        raise errors.bad_request("id must be a string")
+    return key
+
+
+async def _sending_session(double: BridgeDouble, request: web.Request, name: str) -> DoubleSession:
+    """The session a send goes through: 403 for a key without rights, 422 unless WORKING."""
+    if double.keys.check(request_key(request), name) is Access.FORBIDDEN:
+        raise errors.forbidden()
+    return await _running_in(double, name, SessionStatus.WORKING)
 
 
 def _sent(double: BridgeDouble, answer: JsonDict) -> web.StreamResponse:
@@ -510,17 +521,13 @@ async def _send_location(request: web.Request) -> web.StreamResponse:
     double, name, chat_id = _send_target(request, body)
     latitude = _coordinate(body, "latitude", 90)
     longitude = _coordinate(body, "longitude", 180)
-    title, key = body.get("title"), body.get("id")
+    title, key = body.get("title"), _send_id(body)
     if title is None:
         title = ""
     if not isinstance(title, str):
         raise errors.bad_request("title must be a string")
-    if key is not None and (not isinstance(key, str) or not key):
-        raise errors.bad_request("id must be a string")
     reply_to = _reply_to(request, body)
-    if double.keys.check(request_key(request), name) is Access.FORBIDDEN:
-        raise errors.forbidden()
-    session = await _running_in(double, name, SessionStatus.WORKING)
+    session = await _sending_session(double, request, name)
     if (failure := double.send_faults.take_failure()) is not None:
         raise failure
     answer = await double.rest_send_location(
@@ -559,9 +566,7 @@ async def _talk_session(
     if not isinstance(name, str) or not name:
         raise errors.bad_request("session must be a string")
     request[RECORD].session = name
-    if double.keys.check(request_key(request), name) is Access.FORBIDDEN:
-        raise errors.forbidden()
-    session = await _running_in(double, name, SessionStatus.WORKING)
+    session = await _sending_session(double, request, name)
     if call in double.refused_calls:
         raise errors.not_implemented(double.engine)
     return double, session
@@ -662,9 +667,7 @@ async def _send_media(request: web.Request) -> web.StreamResponse:
     if convert is not None and not isinstance(convert, bool):
         raise errors.bad_request("convert must be a boolean value")
     reply_to = _reply_to(request, body)
-    if double.keys.check(request_key(request), name) is Access.FORBIDDEN:
-        raise errors.forbidden()
-    session = await _running_in(double, name, SessionStatus.WORKING)
+    session = await _sending_session(double, request, name)
     if not double.profile.media_sending:
         if kind == "video" and double.profile.core_video_not_implemented:
             raise errors.not_implemented(double.engine)

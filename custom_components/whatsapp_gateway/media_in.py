@@ -325,8 +325,9 @@ class MediaReceiver:
     def _on_retention_due(self, now: datetime) -> None:
         if self._cleanup is not None and not self._cleanup.done():
             return
-        self._cleanup = self._entry.async_create_background_task(
-            self._hass, self._async_retention(now), f"{DOMAIN} media retention"
+        # Not an entry task: unloading would cancel it before `async_stop` could wait for it.
+        self._cleanup = self._hass.async_create_background_task(
+            self._async_retention(now), f"{DOMAIN} media retention"
         )
 
     async def _async_retention(self, now: datetime) -> None:
