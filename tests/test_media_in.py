@@ -29,6 +29,7 @@ from yarl import URL
 from bridge_double import BridgeDouble
 from custom_components.whatsapp_gateway import media_in
 from custom_components.whatsapp_gateway.bridge import Me
+from custom_components.whatsapp_gateway.bridge.media import main_type
 from custom_components.whatsapp_gateway.const import (
     CONF_DOWNLOAD_MEDIA,
     CONF_MEDIA_KEEP_DAYS,
@@ -730,6 +731,6 @@ def test_names_and_types_without_an_answer() -> None:
     assert extension_for(None, None) == ".bin"
     assert extension_for("", "") == ".bin"
     # The type a file is served with, when its message names none, without its parameters.
-    assert media_in._main_type("Text/Plain; charset=UTF-8") == "text/plain"
-    assert media_in._main_type(None) is None
-    assert media_in._main_type(";") is None
+    assert main_type("Text/Plain; charset=UTF-8") == "text/plain"
+    assert main_type(None) is None
+    assert main_type(";") is None

@@ -42,6 +42,7 @@ from .bridge import (
     WaMessage,
     is_voice_note,
 )
+from .bridge.media import main_type
 from .const import (
     CONF_DOWNLOAD_MEDIA,
     CONF_MEDIA_KEEP_DAYS,
@@ -112,7 +113,7 @@ def account_folder(me: Me | None, session_name: str) -> str:
 
 def extension_for(content_type: str | None, filename: str | None) -> str:
     """A file extension from the content type, else from the bridge's file name."""
-    main = (content_type or "").split(";", 1)[0].strip().lower()
+    main = main_type(content_type) or ""
     if main in _EXTENSIONS:
         return _EXTENSIONS[main]
     if main and (guessed := mimetypes.guess_extension(main)):
@@ -264,7 +265,7 @@ class MediaReceiver:
             self._warn(ERROR_SAVE_FAILED, "Could not save a received file (%s)", err.strerror)
             await self._hass.async_add_executor_job(_remove, partial)
             return ReceivedMedia(error=ERROR_SAVE_FAILED)
-        content_type = media.mimetype or _main_type(info.content_type)
+        content_type = media.mimetype or main_type(info.content_type)
         name = stem + extension_for(content_type, media.filename)
         try:
             await self._hass.async_add_executor_job(partial.replace, folder / name)
@@ -358,12 +359,6 @@ class MediaReceiver:
 
 class _FileGoneError(Exception):
     """The bridge no longer has a received file (it removes them after a while)."""
-
-
-def _main_type(content_type: str | None) -> str | None:
-    if not content_type:
-        return None
-    return content_type.split(";", 1)[0].strip().lower() or None
 
 
 def _make_folder(folder: Path) -> None:

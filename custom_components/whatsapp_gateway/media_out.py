@@ -25,7 +25,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from yarl import URL
 
-from .bridge.media import MEDIA_KINDS, MediaKind, kind_for
+from .bridge.media import MEDIA_KINDS, MediaKind, kind_for, main_type
 from .const import DOMAIN
 
 _LOGGER = logging.getLogger(__name__)
@@ -93,9 +93,9 @@ def shown_url(url: str) -> str:
 
 
 def _main_type(content_type: str | None) -> str | None:
-    """`image/jpeg` of `Image/JPEG; q=1`; None for nothing useful."""
-    main = (content_type or "").split(";", 1)[0].strip().lower()
-    if "/" not in main or main == GENERIC_TYPE:
+    """`image/jpeg` of `Image/JPEG; q=1`; None for nothing useful (also the generic type)."""
+    main = main_type(content_type)
+    if main is None or "/" not in main or main == GENERIC_TYPE:
         return None
     return main
 

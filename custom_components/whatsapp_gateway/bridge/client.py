@@ -43,7 +43,7 @@ from .errors import (
     WahaSessionStatusError,
     WahaStoreDisabledError,
 )
-from .media import VOICE_NOTE_TYPE, JsonFileBody, MediaKind
+from .media import VOICE_NOTE_TYPE, JsonFileBody, MediaKind, main_type
 from .models import (
     ChatSummary,
     Me,
@@ -451,12 +451,12 @@ class WahaClient:
             fields["caption"] = caption
         if reply_to:
             fields["reply_to"] = reply_to
-        main_type = mimetype.split(";", 1)[0].strip().lower()
+        bare_type = main_type(mimetype)
         if kind == "voice":
-            fields["convert"] = main_type not in ("audio/ogg", "audio/opus")
+            fields["convert"] = bare_type not in ("audio/ogg", "audio/opus")
             mimetype = VOICE_NOTE_TYPE if not fields["convert"] else mimetype
         elif kind == "video":
-            fields["convert"] = main_type != "video/mp4"
+            fields["convert"] = bare_type != "video/mp4"
         file_fields: dict[str, Any] = {"mimetype": mimetype}
         if filename:
             file_fields["filename"] = filename

@@ -22,9 +22,14 @@ VOICE_NOTE_TYPE = "audio/ogg; codecs=opus"
 READ_CHUNK = 3 * 64 * 1024
 
 
+def main_type(content_type: str | None) -> str | None:
+    """The bare type of a content type (`image/jpeg` of `Image/JPEG; q=1`); None if empty."""
+    return (content_type or "").split(";", 1)[0].strip().lower() or None
+
+
 def kind_for(content_type: str | None) -> MediaKind:
     """What WhatsApp shows a file of this content type as: picture, video, voice or document."""
-    main = (content_type or "").split(";", 1)[0].strip().lower()
+    main = main_type(content_type) or ""
     if main in ("image/jpeg", "image/png", "image/webp"):
         return "image"
     if main.startswith("video/"):
@@ -36,8 +41,7 @@ def kind_for(content_type: str | None) -> MediaKind:
 
 def is_voice_note(content_type: str | None) -> bool:
     """Whether a received file is a voice note (WhatsApp records them as OGG/Opus)."""
-    main = (content_type or "").split(";", 1)[0].strip().lower()
-    return main in ("audio/ogg", "audio/opus")
+    return main_type(content_type) in ("audio/ogg", "audio/opus")
 
 
 @dataclass(frozen=True, slots=True)
